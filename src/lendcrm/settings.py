@@ -1,0 +1,197 @@
+"""All configuration, read from the environment once, with safe defaults for the demo."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+DEMO_SECRET_KEY = "lendcrm-demo-secret-key-not-for-production"  # noqa: S105
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    """Read an integer environment variable."""
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+DEBUG = env_bool("LENDCRM_DEBUG", False)
+PRODUCTION = env_bool("LENDCRM_PRODUCTION", False)
+SECRET_KEY = os.environ.get("LENDCRM_SECRET_KEY", DEMO_SECRET_KEY)
+if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured("LENDCRM_SECRET_KEY must be set to a long random value in production.")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("LENDCRM_DEBUG must be off in production.")
+
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("LENDCRM_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "lendcrm.core",
+    "lendcrm.parties",
+    "lendcrm.interactions",
+]
+
+MIDDLEWARE = [
+    "lendcrm.core.middleware.RequestIdMiddleware",
+    "lendcrm.core.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "lendcrm.core.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lendcrm.urls"
+WSGI_APPLICATION = "lendcrm.wsgi.application"
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = ["lendcrm.core.auth.LockoutModelBackend"]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- database --------------------------------------------------------------------------------
+DEFAULT_DATABASE_URL = f"sqlite:///{Path.cwd() / 'lendcrm.sqlite3'}"
+DATABASE_URL = os.environ.get("LENDCRM_DATABASE_URL", DEFAULT_DATABASE_URL)
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("LENDCRM_DB_CONN_MAX_AGE", 60))
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL, synchronous and foreign keys are set per connection in core.db; IMMEDIATE transactions
+    # take the write lock up front so concurrent writers wait (busy timeout) instead of failing.
+    _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    _db["TEST"] = {"NAME": os.environ.get("LENDCRM_TEST_SQLITE_PATH", str(Path.cwd() / "test-lendcrm.sqlite3"))}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- passwords and login -----------------------------------------------------------------------
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LENDCRM_LOGIN_MAX_FAILURES = env_int("LENDCRM_LOGIN_MAX_FAILURES", 5)
+LENDCRM_LOGIN_LOCKOUT_SECONDS = env_int("LENDCRM_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+SESSION_COOKIE_AGE = env_int("LENDCRM_SESSION_SECONDS", 8 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- security headers ------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("LENDCRM_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Bodies larger than this are refused with 413 before they are read.
+LENDCRM_MAX_BODY_BYTES = env_int("LENDCRM_MAX_BODY_BYTES", 2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = LENDCRM_MAX_BODY_BYTES
+
+# --- i18n ------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("LENDCRM_STATIC_ROOT", str(Path.cwd() / "staticfiles")))
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lendcrm"}}
+
+# --- API ---------------------------------------------------------------------------------------
+LENDCRM_MAX_PAGE_SIZE = env_int("LENDCRM_MAX_PAGE_SIZE", 200)
+LENDCRM_MAX_BATCH = 1000
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "lendcrm.core.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "lendcrm.core.api.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "lendcrm.core.api.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["lendcrm.core.throttles.ClientRateThrottle", "lendcrm.core.throttles.AddressRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "client": os.environ.get("LENDCRM_RATE_PER_CLIENT", "1200/min"),
+        "address": os.environ.get("LENDCRM_RATE_PER_ADDRESS", "2400/min"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "lendcrm API",
+    "DESCRIPTION": "Customer master, interactions and tasks for lenders.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- logging: structured, one JSON object a line, never secrets or personal data ---------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "lendcrm.core.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "lendcrm.core.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LENDCRM_LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
