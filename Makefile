@@ -23,8 +23,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src
 
+# The suite runs on SQLite, then again on PostgreSQL when LENDCRM_TEST_DATABASE_URL is set (as in CI).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	LENDCRM_DATABASE_URL=sqlite:///$(CURDIR)/test-lendcrm.sqlite3 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$LENDCRM_TEST_DATABASE_URL" ]; then \
+	  echo "--- the same suite on PostgreSQL ---"; \
+	  LENDCRM_DATABASE_URL="$$LENDCRM_TEST_DATABASE_URL" $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

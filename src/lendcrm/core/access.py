@@ -1,0 +1,34 @@
+"""Object-level access to customer data, decided in one place."""
+
+from django.db.models import Exists, OuterRef, Q
+
+from lendcrm.core.models import User
+from lendcrm.core.roles import COVERAGE_ROLES, CUSTOMER_WRITE_ROLES, PORTFOLIO_WIDE_ROLES
+
+
+def sees_whole_book(user: User) -> bool:
+    return user.is_active and bool(user.role_slugs & PORTFOLIO_WIDE_ROLES)
+
+
+def sees_by_coverage(user: User) -> bool:
+    return user.is_active and bool(user.role_slugs & COVERAGE_ROLES)
+
+
+def may_write_customers(user: User) -> bool:
+    return user.is_active and bool(user.role_slugs & CUSTOMER_WRITE_ROLES)
+
+
+def party_scope(user: User, via: str = "") -> Q | None:
+    """A filter limited to the parties `user` may read: on Party itself, or with `via="party"` on rows
+    that belong to a party through that foreign key. None when the user sees the whole book."""
+    if sees_whole_book(user):
+        return None
+    if not sees_by_coverage(user):
+        return Q(pk__in=[])
+    from lendcrm.parties.models import Coverage
+
+    party_ref = f"{via}_id" if via else "pk"
+    covered = Q(Exists(Coverage.objects.filter(user_id=user.pk, party_id=OuterRef(party_ref))))
+    if user.branch_id is None:
+        return covered
+    return Q(**{f"{via}__branch_id" if via else "branch_id": user.branch_id}) | covered
