@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "lendcrm.core.middleware.RequestIdMiddleware",
     "lendcrm.core.middleware.BodySizeLimitMiddleware",
+    "lendcrm.core.throttles.AddressRateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lendcrm.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -152,6 +153,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # --- API ---------------------------------------------------------------------------------------
 LENDCRM_MAX_PAGE_SIZE = env_int("LENDCRM_MAX_PAGE_SIZE", 200)
 LENDCRM_MAX_BATCH = 1000
+LENDCRM_RATE_PER_CLIENT = os.environ.get("LENDCRM_RATE_PER_CLIENT", "1200/min")
+LENDCRM_RATE_PER_ADDRESS = os.environ.get("LENDCRM_RATE_PER_ADDRESS", "3000/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "lendcrm.core.auth.TokenAuthentication",
@@ -163,11 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lendcrm.core.api.problem_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["lendcrm.core.throttles.ClientRateThrottle", "lendcrm.core.throttles.AddressRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "client": os.environ.get("LENDCRM_RATE_PER_CLIENT", "1200/min"),
-        "address": os.environ.get("LENDCRM_RATE_PER_ADDRESS", "2400/min"),
-    },
+    "DEFAULT_THROTTLE_CLASSES": ["lendcrm.core.throttles.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

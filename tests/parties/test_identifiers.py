@@ -1,10 +1,8 @@
 """Unit tests for lendcrm.parties.identifiers (pure functions, no database)."""
 
-import os
 import string
 
 import pytest
-from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,11 +16,6 @@ from lendcrm.parties.identifiers import (
     uscc_check_char,
     validate,
 )
-
-# Messages are lazy translations; rendering them needs settings. Under pytest-django the project settings
-# are used; when run with `-p no:django` fall back to a minimal configuration without translation.
-if not os.environ.get("DJANGO_SETTINGS_MODULE") and not settings.configured:
-    settings.configure(USE_I18N=False)
 
 VALID_LEIS = ["5493001KJTIIGC8Y1R12", "HWUPKR0MPOU8FGXBT394", "529900T8BM49AURSDO55"]
 VALID_USCCS = ["91350100M000100Y43", "91110000802100433B"]

@@ -4,7 +4,7 @@ idempotent creates."""
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lendcrm.core import errors
-from lendcrm.core.models import IdempotencyRecord
+from lendcrm.core.models import IdempotencyRecord, User
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -26,7 +26,13 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 def _problem_response(
     status: int, title: str, detail: str, code: str, field_errors: dict[str, Any] | None = None, **extra: Any
 ) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     if field_errors:
         body["errors"] = field_errors
     body.update(extra)
@@ -54,19 +60,23 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every refusal as RFC 9457 problem+json; anything unexpected stays a 500."""
     if isinstance(exc, errors.DomainError):
-        return _problem_response(exc.status, exc.title, exc.detail, exc.code, exc.field_errors or None, **exc.extra)
+        return _problem_response(
+            exc.status, exc.title, exc.detail, exc.code, exc.field_errors or None, **exc.extra
+        )
     if isinstance(exc, Http404):
         return _problem_response(404, "Not found.", "Not found.", "not_found")
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
-        return _problem_response(400, "Some fields are not valid.", "Some fields are not valid.",
-                                 "validation_failed", fields)
+        return _problem_response(
+            400, "Some fields are not valid.", "Some fields are not valid.", "validation_failed", fields
+        )
     if isinstance(exc, exceptions.APIException):
         headers: dict[str, str] = {}
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            headers["Retry-After"] = str(int(wait) + 1)
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Token realm="api"'
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
@@ -80,11 +90,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
 
-    @property
-    def max_page_size(self) -> int:  # type: ignore[override]
-        return int(settings.LENDCRM_MAX_PAGE_SIZE)
-
     def get_page_size(self, request: Request) -> int | None:
+        self.max_page_size = int(settings.LENDCRM_MAX_PAGE_SIZE)
         raw = request.query_params.get(self.page_size_query_param)
         if raw is not None:
             try:
@@ -92,7 +99,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
             except ValueError as exc:
                 raise errors.field_error("page_size", "page_size must be a whole number.") from exc
             if not 1 <= size <= self.max_page_size:
-                raise errors.field_error("page_size", f"page_size must be between 1 and {self.max_page_size}.")
+                raise errors.field_error(
+                    "page_size", f"page_size must be between 1 and {self.max_page_size}."
+                )
         return super().get_page_size(request)
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
@@ -105,7 +114,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise errors.NotFound("That page does not exist.", code="page_out_of_range") from exc
 
 
-class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StrictSerializer(serializers.Serializer):
     """Input serializer that refuses fields it does not know."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -118,13 +127,27 @@ class StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 # --- optimistic concurrency ----------------------------------------------------------------------
 IF_MATCH_PARAMETER = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
     description="The ETag of the version you read; a stale one is refused with 412.",
 )
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Retrying a create with the same key and body replays the first response.",
 )
+
+
+def acting_user(request: Request) -> User:
+    """The authenticated member of staff behind a request (permissions guarantee there is one)."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    return user
 
 
 def etag_for(obj: models.Model) -> str:
@@ -151,18 +174,22 @@ def with_etag(response: Response, obj: models.Model) -> Response:
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def idempotent(create: Callable[[APIView, Request], Response]) -> Callable[..., Response]:
+V = TypeVar("V", bound=APIView)
+
+
+def idempotent(create: Callable[[V, Request], Response]) -> Callable[..., Response]:
     """Replay the first response for a repeated Idempotency-Key; 422 if the body differs."""
 
-    def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def wrapper(view: V, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get("Idempotency-Key")
         if not key:
             return create(view, request, *args, **kwargs)
         if len(key) > MAX_IDEMPOTENCY_KEY:
             raise errors.field_error("Idempotency-Key", "Idempotency-Key may be at most 255 characters.")
+        user = acting_user(request)
         scope = f"{request.method} {request.path}"
         body_hash = hashlib.sha256(request.body or b"").hexdigest()
-        found = IdempotencyRecord.objects.filter(user=request.user, key=key, scope=scope).first()
+        found = IdempotencyRecord.objects.filter(user=user, key=key, scope=scope).first()
         if found is not None:
             return _replay(found, body_hash)
         with transaction.atomic():
@@ -171,12 +198,16 @@ def idempotent(create: Callable[[APIView, Request], Response]) -> Callable[..., 
                 try:
                     with transaction.atomic():
                         IdempotencyRecord.objects.create(
-                            user=request.user, key=key, scope=scope, request_hash=body_hash,
-                            status_code=response.status_code, response_body=response.data,
+                            user=user,
+                            key=key,
+                            scope=scope,
+                            request_hash=body_hash,
+                            status_code=response.status_code,
+                            response_body=response.data,
                         )
                 except IntegrityError:
                     transaction.set_rollback(True)
-                    found = IdempotencyRecord.objects.get(user=request.user, key=key, scope=scope)
+                    found = IdempotencyRecord.objects.get(user=user, key=key, scope=scope)
                     return _replay(found, body_hash)
         return response
 

@@ -72,13 +72,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token header.") from exc
-        parts = key.split("_")
+        parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != "lc":
             raise exceptions.AuthenticationFailed("Invalid token.")
         token = (
-            ApiToken.objects.select_related("user")
-            .filter(prefix=parts[1], revoked_at__isnull=True)
-            .first()
+            ApiToken.objects.select_related("user").filter(prefix=parts[1], revoked_at__isnull=True).first()
         )
         if token is None or not hmac.compare_digest(token.digest, hash_token(key)):
             raise exceptions.AuthenticationFailed("Invalid token.")

@@ -47,17 +47,24 @@ class User(AbstractUser):
 
     first_name = personal(
         models.CharField(_("first name"), max_length=150, blank=True),
-        category="identity", purpose="contract", retention="relationship",
+        category="identity",
+        purpose="contract",
+        retention="relationship",
     )
     last_name = personal(
         models.CharField(_("last name"), max_length=150, blank=True),
-        category="identity", purpose="contract", retention="relationship",
+        category="identity",
+        purpose="contract",
+        retention="relationship",
     )
     email = personal(
         models.EmailField(_("email address"), blank=True),
-        category="contact", purpose="contract", retention="relationship",
+        category="contact",
+        purpose="contract",
+        retention="relationship",
     )
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="staff")
+    version = models.PositiveIntegerField(default=1)
     failed_login_count = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 
@@ -140,6 +147,9 @@ class AuditChainHead(models.Model):
 
     last_hash = models.CharField(max_length=64)
 
+    def __str__(self) -> str:
+        return self.last_hash
+
 
 class IdempotencyRecord(models.Model):
     """The first response to a create sent with an Idempotency-Key, replayed on a retry."""
@@ -154,3 +164,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key", "scope"], name="one_response_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

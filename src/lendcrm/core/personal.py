@@ -6,7 +6,7 @@ from typing import TypeVar
 from django.apps import apps
 from django.db import models
 
-F = TypeVar("F", bound=models.Field)  # type: ignore[type-arg]
+F = TypeVar("F", bound=models.Field)
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,8 @@ def personal(
 
 def personal_data_fields(model: type[models.Model]) -> dict[str, PersonalData]:
     """The declared personal-data fields of one model."""
-    return {
-        f.name: f.personal_data  # type: ignore[attr-defined]
-        for f in model._meta.get_fields()
-        if getattr(f, "personal_data", None) is not None
-    }
+    found = {f.name: getattr(f, "personal_data", None) for f in model._meta.get_fields()}
+    return {name: pd for name, pd in found.items() if isinstance(pd, PersonalData)}
 
 
 def personal_data_catalogue() -> dict[str, dict[str, PersonalData]]:

@@ -22,7 +22,13 @@ def _require_admin(actor: User | None) -> None:
 
 
 def create_branch(
-    *, actor: User | None, code: str, name: str, local_name: str = "", city: str = "", is_head_office: bool = False
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    local_name: str = "",
+    city: str = "",
+    is_head_office: bool = False,
 ) -> Branch:
     _require_admin(actor)
     code = code.strip().upper()
@@ -32,11 +38,19 @@ def create_branch(
         if is_head_office and Branch.objects.filter(is_head_office=True).exists():
             raise errors.field_error("is_head_office", "There is already a head office.", code="duplicate")
         branch = Branch.objects.create(
-            code=code, name=name.strip(), local_name=local_name.strip(), city=city.strip(),
+            code=code,
+            name=name.strip(),
+            local_name=local_name.strip(),
+            city=city.strip(),
             is_head_office=is_head_office,
         )
-        audit.record(actor=actor, action="branch.created", object_type="branch", object_id=branch.pk,
-                     changes={"after": audit.snapshot(branch, BRANCH_FIELDS)})
+        audit.record(
+            actor=actor,
+            action="branch.created",
+            object_type="branch",
+            object_id=branch.pk,
+            changes={"after": audit.snapshot(branch, BRANCH_FIELDS)},
+        )
     return branch
 
 
@@ -44,7 +58,9 @@ def _validated_roles(roles: Iterable[str]) -> list[str]:
     roles = list(dict.fromkeys(roles))
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
-        raise errors.field_error("roles", f"Unknown role: {', '.join(unknown)}. Known: {', '.join(Role.values)}.")
+        raise errors.field_error(
+            "roles", f"Unknown role: {', '.join(unknown)}. Known: {', '.join(Role.values)}."
+        )
     return roles
 
 
@@ -80,7 +96,10 @@ def create_user(
         user.save()
         RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in role_list])
         audit.record(
-            actor=actor, action="user.created", object_type="user", object_id=user.pk,
+            actor=actor,
+            action="user.created",
+            object_type="user",
+            object_id=user.pk,
             changes={"after": {**audit.snapshot(user, USER_FIELDS), "roles": role_list}},
         )
     return user
@@ -102,18 +121,28 @@ def update_user(
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = {**audit.snapshot(locked, USER_FIELDS), "roles": sorted(locked.role_slugs)}
+        if expected_version is not None and locked.version != expected_version:
+            raise errors.PreconditionFailed()
         for name, value in fields.items():
             setattr(locked, name, value)
+        locked.version += 1
         locked.save()
         if roles is not None:
             role_list = _validated_roles(roles)
             RoleGrant.objects.filter(user=locked).exclude(role__in=role_list).delete()
             have = set(RoleGrant.objects.filter(user=locked).values_list("role", flat=True))
-            RoleGrant.objects.bulk_create([RoleGrant(user=locked, role=r) for r in role_list if r not in have])
+            RoleGrant.objects.bulk_create(
+                [RoleGrant(user=locked, role=r) for r in role_list if r not in have]
+            )
             locked.__dict__.pop("_role_slugs", None)
         after = {**audit.snapshot(locked, USER_FIELDS), "roles": sorted(locked.role_slugs)}
-        audit.record(actor=actor, action="user.updated", object_type="user", object_id=locked.pk,
-                     changes=audit.diff(before, after))
+        audit.record(
+            actor=actor,
+            action="user.updated",
+            object_type="user",
+            object_id=locked.pk,
+            changes=audit.diff(before, after),
+        )
     return locked
 
 
@@ -124,8 +153,13 @@ def create_token(*, actor: User | None, user: User, name: str = "") -> tuple[Api
     key, prefix = new_token_key()
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=hash_token(key))
-        audit.record(actor=actor, action="token.created", object_type="api_token", object_id=token.pk,
-                     changes={"after": {"user_id": user.pk, "name": name, "prefix": prefix}})
+        audit.record(
+            actor=actor,
+            action="token.created",
+            object_type="api_token",
+            object_id=token.pk,
+            changes={"after": {"user_id": user.pk, "name": name, "prefix": prefix}},
+        )
     return token, key
 
 

@@ -1,0 +1,206 @@
+"""API for the organisation: branches (all staff read, administrators write) and users (administrators)."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lendcrm.core import errors, selectors, services
+from lendcrm.core.api import (
+    IDEMPOTENCY_PARAMETER,
+    IF_MATCH_PARAMETER,
+    PageNumberPagination,
+    StrictSerializer,
+    acting_user,
+    expected_version,
+    idempotent,
+    with_etag,
+)
+from lendcrm.core.models import Branch, User
+from lendcrm.core.roles import Role
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+def problems(*codes: int) -> dict[int, Any]:
+    """Declared error responses for extend_schema."""
+    return dict.fromkeys(codes, ProblemSerializer)
+
+
+class BranchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Branch
+        fields = ["id", "code", "name", "local_name", "city", "is_head_office"]
+
+
+class BranchInput(StrictSerializer):
+    code = serializers.RegexField(r"^[A-Za-z0-9_-]{2,20}$")
+    name = serializers.CharField(max_length=200)
+    local_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    is_head_office = serializers.BooleanField(required=False, default=False)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    branch: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "branch",
+            "roles",
+            "is_active",
+            "version",
+        ]
+
+    def get_roles(self, user: User) -> list[str]:
+        return sorted(user.role_slugs)
+
+
+class UserCreateInput(StrictSerializer):
+    username = serializers.RegexField(r"^[\w.@+-]{2,150}$")
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=8
+    )
+    branch = serializers.CharField(max_length=20, required=False, allow_null=True, default=None)
+    password = serializers.CharField(
+        max_length=128, required=False, write_only=True, allow_null=True, default=None
+    )
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+
+class UserUpdateInput(StrictSerializer):
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices), max_length=8, required=False
+    )
+    branch = serializers.CharField(max_length=20, required=False, allow_null=True)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+def _branch_by_code(code: str | None) -> Branch | None:
+    if code is None:
+        return None
+    branch = Branch.objects.filter(code=code.strip().upper()).first()
+    if branch is None:
+        raise errors.field_error("branch", f"No branch has the code {code}.")
+    return branch
+
+
+def _parse(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class BranchList(APIView):
+    @extend_schema(
+        responses={200: BranchSerializer(many=True), **problems(400, 404)}, operation_id="branches_list"
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.branches(viewer=acting_user(request)), request, self)
+        return paginator.get_paginated_response(BranchSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=BranchInput,
+        responses={201: BranchSerializer, **problems(400, 403, 422)},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _parse(BranchInput, request)
+        branch = services.create_branch(actor=acting_user(request), **data)
+        return Response(BranchSerializer(branch).data, status=status.HTTP_201_CREATED)
+
+
+class BranchDetail(APIView):
+    @extend_schema(responses={200: BranchSerializer, **problems(404)})
+    def get(self, request: Request, pk: int) -> Response:
+        branch = selectors.branches(viewer=acting_user(request)).filter(pk=pk).first()
+        if branch is None:
+            raise errors.NotFound()
+        return Response(BranchSerializer(branch).data)
+
+
+class UserList(APIView):
+    @extend_schema(
+        responses={200: UserSerializer(many=True), **problems(400, 403, 404)}, operation_id="users_list"
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.users(viewer=acting_user(request)), request, self)
+        return paginator.get_paginated_response(UserSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=UserCreateInput,
+        responses={201: UserSerializer, **problems(400, 403, 422)},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _parse(UserCreateInput, request)
+        data["branch"] = _branch_by_code(data.pop("branch"))
+        user = services.create_user(actor=acting_user(request), **data)
+        return Response(
+            UserSerializer(selectors.user_with_roles(user.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class UserDetail(APIView):
+    def _get(self, request: Request, pk: int) -> User:
+        user = selectors.users(viewer=acting_user(request)).filter(pk=pk).first()
+        if user is None:
+            raise errors.NotFound()
+        return user
+
+    @extend_schema(responses={200: UserSerializer, **problems(403, 404)})
+    def get(self, request: Request, pk: int) -> Response:
+        user = self._get(request, pk)
+        return with_etag(Response(UserSerializer(user).data), user)
+
+    @extend_schema(
+        request=UserUpdateInput,
+        responses={200: UserSerializer, **problems(400, 403, 404, 412, 428)},
+        parameters=[IF_MATCH_PARAMETER],
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        user = self._get(request, pk)
+        version = expected_version(request, user)
+        data = _parse(UserUpdateInput, request)
+        if "branch" in data:
+            data["branch"] = _branch_by_code(data["branch"])
+        user = services.update_user(actor=acting_user(request), user=user, expected_version=version, **data)
+        fresh = selectors.user_with_roles(user.pk)
+        assert fresh is not None
+        return with_etag(Response(UserSerializer(fresh).data), fresh)
+
+
+class Me(APIView):
+    @extend_schema(responses={200: UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(selectors.user_with_roles(acting_user(request).pk)).data)
