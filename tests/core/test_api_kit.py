@@ -64,9 +64,14 @@ def test_oversized_body_is_413_and_unread(api_client: Any, admin_user: User, set
 
 @pytest.mark.parametrize(
     ("query", "code"),
-    [("page=0", "validation_failed"), ("page=abc", "validation_failed"), ("page=999", "page_out_of_range"),
-     ("page_size=0", "validation_failed"), ("page_size=100000", "validation_failed"),
-     ("page_size=x", "validation_failed")],
+    [
+        ("page=0", "validation_failed"),
+        ("page=abc", "validation_failed"),
+        ("page=999", "page_out_of_range"),
+        ("page_size=0", "validation_failed"),
+        ("page_size=100000", "validation_failed"),
+        ("page_size=x", "validation_failed"),
+    ],
 )
 def test_bad_pages_are_4xx(api_client: Any, rm_a: User, query: str, code: str) -> None:
     response = api_client(rm_a).get(f"/api/v1/branches/?{query}")
@@ -99,7 +104,11 @@ def test_rate_limit_per_address_applies_before_authentication(db: Any, settings:
 
 
 def test_security_headers_on_every_response(api_client: Any, rm_a: User) -> None:
-    for response in (APIClient().get("/healthz"), api_client(rm_a).get("/api/v1/me/"), APIClient().get("/nowhere")):
+    for response in (
+        APIClient().get("/healthz"),
+        api_client(rm_a).get("/api/v1/me/"),
+        APIClient().get("/nowhere"),
+    ):
         csp = response["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
