@@ -141,7 +141,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("LENDCRM_STATIC_ROOT", str(Path.cwd() / "staticfiles")))
+# Static files are served from the installed package by WhiteNoise's finders; collectstatic is optional.
+STATIC_ROOT = os.environ.get("LENDCRM_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
