@@ -37,17 +37,22 @@ class Interaction(models.Model):
     occurred_at = models.DateTimeField(_("occurred at"))
     subject = personal(
         models.CharField(_("subject"), max_length=300),
-        category="free_text", purpose="relationship", retention="relationship",
+        category="free_text",
+        purpose="relationship",
+        retention="relationship",
     )
     notes = personal(
         models.TextField(_("notes"), blank=True),
-        category="free_text", purpose="relationship", retention="relationship",
+        category="free_text",
+        purpose="relationship",
+        retention="relationship",
     )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source_system = models.CharField(_("source system"), max_length=50, default="lendcrm")
-    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
+    # NULL, not "", when a channel sends no id: the partial unique constraint then skips the row.
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,15 +89,21 @@ class TaskStatus(models.TextChoices):
 
 
 class Task(VersionedModel):
+    """A follow-up, call or visit on a party, owned by one assignee."""
+
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="tasks")
     kind = models.CharField(_("kind"), max_length=20, choices=TaskKind.choices, default=TaskKind.FOLLOW_UP)
     title = personal(
         models.CharField(_("title"), max_length=200),
-        category="free_text", purpose="relationship", retention="relationship",
+        category="free_text",
+        purpose="relationship",
+        retention="relationship",
     )
     description = personal(
         models.TextField(_("description"), blank=True),
-        category="free_text", purpose="relationship", retention="relationship",
+        category="free_text",
+        purpose="relationship",
+        retention="relationship",
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("assignee")
@@ -103,6 +114,14 @@ class Task(VersionedModel):
     due_date = models.DateField(_("due date"))
     status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("completed by"),
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -111,6 +130,7 @@ class Task(VersionedModel):
             models.Index(fields=["assignee", "status", "due_date"], name="task_assignee_open"),
             models.Index(fields=["party", "status", "due_date"], name="task_party_open"),
             models.Index(fields=["party", "-created_at"], name="task_party_time"),
+            models.Index(fields=["party", "-completed_at"], name="task_party_done_time"),
         ]
 
     def __str__(self) -> str:
