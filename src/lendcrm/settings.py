@@ -7,7 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
-DEMO_SECRET_KEY = "lendcrm-demo-secret-key-not-for-production"  # noqa: S105
+DEMO_SECRET_KEY = "lendcrm-demo-secret-key-not-for-production"
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -98,7 +98,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL, synchronous and foreign keys are set per connection in core.db; IMMEDIATE transactions
     # take the write lock up front so concurrent writers wait (busy timeout) instead of failing.
     _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    _db["TEST"] = {"NAME": os.environ.get("LENDCRM_TEST_SQLITE_PATH", str(Path.cwd() / "test-lendcrm.sqlite3"))}
+    _db["TEST"] = {
+        "NAME": os.environ.get("LENDCRM_TEST_SQLITE_PATH", str(Path.cwd() / "test-lendcrm.sqlite3"))
+    }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -181,6 +183,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lendcrm.core.schema.problem_responses_hook",
+    ],
 }
 
 # --- logging: structured, one JSON object a line, never secrets or personal data ---------------

@@ -1,5 +1,6 @@
 """The audit trail is written with every service write, chained, append-only and verifiable."""
 
+import itertools
 import threading
 from typing import Any
 
@@ -44,7 +45,7 @@ def test_chain_verifies_and_each_entry_links_to_the_previous(admin_user: User, r
     events = list(AuditEvent.objects.order_by("id"))
     assert len(events) >= 3
     assert events[0].prev_hash == audit.GENESIS_HASH
-    for earlier, later in zip(events, events[1:], strict=False):
+    for earlier, later in itertools.pairwise(events):
         assert later.prev_hash == earlier.hash
     report = audit.verify_chain()
     assert report.ok

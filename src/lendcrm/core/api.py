@@ -114,6 +114,35 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise errors.NotFound("That page does not exist.", code="page_out_of_range") from exc
 
 
+_PAGINATED: dict[str, type[serializers.Serializer]] = {}
+
+
+def paginated(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The page envelope around `item` for the OpenAPI schema (count, next, previous, results)."""
+    name = f"Paginated{item.__name__.removesuffix('Serializer')}List"
+    if name not in _PAGINATED:
+        _PAGINATED[name] = type(
+            name,
+            (serializers.Serializer,),
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": item(many=True),
+            },
+        )
+    return _PAGINATED[name]
+
+
+def paginate(
+    request: Request, view: APIView, queryset: Any, serializer: type[serializers.Serializer]
+) -> Response:
+    """One page of `queryset`, rendered with `serializer`, in the envelope `paginated()` documents."""
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
 class StrictSerializer(serializers.Serializer):
     """Input serializer that refuses fields it does not know."""
 

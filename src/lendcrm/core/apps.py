@@ -7,6 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "lendcrm core"
 
     def ready(self) -> None:
-        from lendcrm.core import db
+        from lendcrm.core import db, schema  # noqa: F401  (schema registers the OpenAPI auth extension)
 
         db.install_connection_settings()

@@ -12,11 +12,12 @@ from lendcrm.core import errors, selectors, services
 from lendcrm.core.api import (
     IDEMPOTENCY_PARAMETER,
     IF_MATCH_PARAMETER,
-    PageNumberPagination,
     StrictSerializer,
     acting_user,
     expected_version,
     idempotent,
+    paginate,
+    paginated,
     with_etag,
 )
 from lendcrm.core.models import Branch, User
@@ -56,7 +57,9 @@ class BranchInput(StrictSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
-    branch: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    branch: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     roles = serializers.SerializerMethodField()
 
     class Meta:
@@ -119,12 +122,10 @@ def _parse(serializer_class: type[serializers.Serializer], request: Request) -> 
 
 class BranchList(APIView):
     @extend_schema(
-        responses={200: BranchSerializer(many=True), **problems(400, 404)}, operation_id="branches_list"
+        responses={200: paginated(BranchSerializer), **problems(400, 404)}, operation_id="branches_list"
     )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.branches(viewer=acting_user(request)), request, self)
-        return paginator.get_paginated_response(BranchSerializer(page, many=True).data)
+        return paginate(request, self, selectors.branches(viewer=acting_user(request)), BranchSerializer)
 
     @extend_schema(
         request=BranchInput,
@@ -149,12 +150,10 @@ class BranchDetail(APIView):
 
 class UserList(APIView):
     @extend_schema(
-        responses={200: UserSerializer(many=True), **problems(400, 403, 404)}, operation_id="users_list"
+        responses={200: paginated(UserSerializer), **problems(400, 403, 404)}, operation_id="users_list"
     )
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.users(viewer=acting_user(request)), request, self)
-        return paginator.get_paginated_response(UserSerializer(page, many=True).data)
+        return paginate(request, self, selectors.users(viewer=acting_user(request)), UserSerializer)
 
     @extend_schema(
         request=UserCreateInput,
