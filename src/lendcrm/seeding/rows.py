@@ -23,6 +23,7 @@ from lendcrm.parties.models import (
     Party,
     Relationship,
 )
+from lendcrm.parties.services import search_text_of
 from lendcrm.seeding import words as w
 from lendcrm.seeding.names import (
     LEI_CHARS,
@@ -388,8 +389,8 @@ class Generator:
         for scheme, value in idents:
             rows["identifiers"].append((self._id("identifiers"), pid, scheme, value, stamp))
         self._coverage(pid, branch)
-        search = " ".join(s for s in (p.legal.lower(), p.local.lower(), p.short.lower()) if s)
-        search = " ".join((search, *(value.lower() for _, value in idents), *emails))
+        # The same text, in the same order, as parties.services keeps it: names, identifiers, emails.
+        search = search_text_of([p.legal, p.local, p.short, *(v for _, v in sorted(idents)), *sorted(emails)])
         rows["parties"].append(
             (
                 pid,
