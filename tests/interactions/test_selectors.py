@@ -158,7 +158,7 @@ def test_timeline_merges_the_three_sources_newest_first(
     opened = task(party_a, rm_a, 20, completed_minutes=50)
     later = interaction(party_a, rm_a, 30)
     renamed = change(party_a, rm_a, 40)
-    change(party_a, rm_a, 45, action="party.viewed")  # reads are not changes
+    change(party_a, rm_a, 45, action="party.viewed_360")  # reads are not changes
     interaction(party_b, rm_b, 35)  # another party's
     change(party_b, rm_b, 36)
 

@@ -231,7 +231,7 @@ def test_one_bad_item_refuses_the_whole_batch(rm_a: User, party_a: Party, party_
     with pytest.raises(errors.ValidationFailed) as caught:
         services.ingest_batch(actor=rm_a, items=items)
 
-    assert set(caught.value.field_errors) == {"items[3].party", "items[5].occurred_at"}
+    assert set(caught.value.field_errors) == {"items.3.party", "items.5.occurred_at"}
     assert caught.value.extra["invalid_items"] == [3, 5]
     assert Interaction.objects.count() == 0
     assert audit_count("interaction.batch_logged") == 0
@@ -253,13 +253,13 @@ def test_batch_items_are_checked_field_by_field(rm_a: User, party_a: Party, cont
         services.ingest_batch(actor=rm_a, items=items)
 
     problems = caught.value.field_errors
-    assert "items[0].channel" in problems
-    assert "items[1].contact" in problems
-    assert {"items[2].channel", "items[2].occurred_at", "items[2].subject"} <= set(problems)
-    assert "items[3].surprise" in problems
-    assert "items[4]._" in problems
-    assert "items[5].party" in problems
-    assert "items[6].occurred_at" in problems
+    assert "items.0.channel" in problems
+    assert "items.1.contact" in problems
+    assert {"items.2.channel", "items.2.occurred_at", "items.2.subject"} <= set(problems)
+    assert "items.3.surprise" in problems
+    assert "items.4" in problems
+    assert "items.5.party" in problems
+    assert "items.6.occurred_at" in problems
     assert Interaction.objects.count() == 0
 
 
@@ -271,7 +271,7 @@ def test_batch_key_stored_for_another_party_is_an_item_error(
 
     with pytest.raises(errors.ValidationFailed) as caught:
         services.ingest_batch(actor=rm_a, items=[item(party_a, 2), item(other, 1)])
-    assert list(caught.value.field_errors) == ["items[1].external_id"]
+    assert list(caught.value.field_errors) == ["items.1.external_id"]
     assert Interaction.objects.count() == 1
 
 

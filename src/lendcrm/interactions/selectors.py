@@ -16,6 +16,7 @@ from lendcrm.core.access import party_scope
 from lendcrm.core.models import AuditEvent, User
 from lendcrm.interactions.models import Interaction, Task, TaskStatus
 from lendcrm.parties.models import Contact, ContactRole, Party
+from lendcrm.parties.selectors import get_party
 
 
 def recent_interactions(*, viewer: User, party: Party, limit: int = 10) -> list[Interaction]:
@@ -51,11 +52,18 @@ def visible_tasks(*, viewer: User) -> QuerySet[Task]:
     return qs if scope is None else qs.filter(scope)
 
 
+MAX_ID = 2**63 - 1
+
+
 def _pk(raw: object) -> int:
+    """An id from a URL or body; anything that cannot be a row id is simply not found."""
     try:
-        return int(str(raw))
+        pk = int(str(raw))
     except ValueError as exc:
         raise errors.NotFound() from exc
+    if not 1 <= pk <= MAX_ID:
+        raise errors.NotFound()
+    return pk
 
 
 def get_interaction(*, viewer: User, interaction_id: object) -> Interaction:
@@ -72,6 +80,11 @@ def get_task(*, viewer: User, task_id: object) -> Task:
     if found is None:
         raise errors.NotFound()
     return found
+
+
+def timeline_party(*, viewer: User, party_id: object) -> Party:
+    """The party whose timeline is asked for, if the viewer may read it."""
+    return get_party(viewer=viewer, party_id=_pk(party_id))
 
 
 def contact_at_party(*, party: Party, contact_id: int) -> Contact:
@@ -232,7 +245,7 @@ def timeline(*, viewer: User, party: Party, cursor: str | None = None, limit: in
     events = (
         AuditEvent.objects.filter(party_id=party.pk)
         .exclude(action__in=TIMELINE_HIDDEN_ACTIONS)
-        .exclude(action__endswith=".viewed")
+        .exclude(action__contains=".viewed")  # reads (e.g. party.viewed_360) are not changes
         .filter(_before("occurred_at", "change", position))
         .order_by("-occurred_at", "-id")[:take]
     )

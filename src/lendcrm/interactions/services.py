@@ -61,6 +61,8 @@ BATCH_REQUIRED_KEYS = ("party", "channel", "direction", "occurred_at", "subject"
 # A channel's clock may run a little ahead of ours; anything further ahead is a data error.
 FUTURE_TOLERANCE = timedelta(days=1)
 
+MAX_ID = 2**63 - 1
+
 Problems = dict[str, list[str]]
 
 
@@ -224,11 +226,11 @@ def ingest_batch(*, actor: User, items: list[dict[str, Any]]) -> BatchResult:
     """Record up to LENDCRM_MAX_BATCH interactions from a channel, all or nothing.
 
     Every item is checked before anything is written; if any item is invalid the whole batch is
-    refused (400, errors keyed `items[<index>].<field>`) so a channel can fix and re-send it without
-    working out which half landed. Items whose (source_system, external_id) is already stored — or
-    repeated earlier in the batch — are reported as duplicates with the stored id. The number of
-    queries does not grow with the batch (rows are inserted with bulk_create), and one audit event
-    lists what the batch created."""
+    refused (400, errors keyed `items.<index>.<field>` like any nested input, bad indexes listed in
+    `invalid_items`) so a channel can fix and re-send it without working out which half landed.
+    Items whose (source_system, external_id) is already stored — or repeated earlier in the batch —
+    are reported as duplicates with the stored id. The number of queries does not grow with the
+    batch (rows are inserted with bulk_create), and one audit event lists what the batch created."""
     max_batch = int(settings.LENDCRM_MAX_BATCH)
     if not isinstance(items, list) or not items:
         raise errors.field_error("items", _("Send at least one item."))
@@ -243,7 +245,7 @@ def ingest_batch(*, actor: User, items: list[dict[str, Any]]) -> BatchResult:
     for index, raw in enumerate(items):
         item, item_problems = _normalise_item(raw, now)
         for name, messages in item_problems.items():
-            problems[f"items[{index}].{name}"] = messages
+            problems[_item_key(index, name)] = messages
         normalised.append(item)
 
     party_ids = {i["party"] for i in normalised if isinstance(i.get("party"), int)}
@@ -262,10 +264,10 @@ def ingest_batch(*, actor: User, items: list[dict[str, Any]]) -> BatchResult:
     for index, item in enumerate(normalised):
         party_id = item.get("party")
         if isinstance(party_id, int) and party_id not in seen_parties:
-            problems[f"items[{index}].party"] = [_("No such party.")]
+            problems[f"items.{index}.party"] = [_("No such party.")]
         contact_id = item.get("contact")
         if isinstance(contact_id, int) and (contact_id, party_id) not in valid_contacts:
-            problems[f"items[{index}].contact"] = [_not_a_contact()]
+            problems[f"items.{index}.contact"] = [_not_a_contact()]
         key = item.get("_key")
         if key is None:
             continue
@@ -275,11 +277,11 @@ def ingest_batch(*, actor: User, items: list[dict[str, Any]]) -> BatchResult:
         else:
             first_in_batch[key] = index
         if owner is not None and owner != party_id:
-            problems[f"items[{index}].external_id"] = [
+            problems[f"items.{index}.external_id"] = [
                 _("This source system and external id are already recorded for another party.")
             ]
     if problems:
-        bad = sorted({int(k[len("items[") : k.index("]")]) for k in problems})
+        bad = sorted({int(k.split(".")[1]) for k in problems})
         raise errors.ValidationFailed(
             _("%(n)d of %(total)d items are not valid; nothing was written.")
             % {"n": len(bad), "total": len(items)},
@@ -332,6 +334,11 @@ def ingest_batch(*, actor: User, items: list[dict[str, Any]]) -> BatchResult:
     return BatchResult(created=len(created), duplicates=len(items) - len(created), items=results)
 
 
+def _item_key(index: int, name: str) -> str:
+    """Error keys as the API's problem details name nested fields: items.3.party, or items.3 for the item."""
+    return f"items.{index}" if name == "_" else f"items.{index}.{name}"
+
+
 def _normalise_item(raw: object, now: datetime) -> tuple[dict[str, Any], Problems]:
     """One batch item with defaults filled in, and its field errors (party scope is checked later)."""
     if not isinstance(raw, Mapping):
@@ -356,7 +363,9 @@ def _normalise_item(raw: object, now: datetime) -> tuple[dict[str, Any], Problem
     }
     for name in ("party", "contact"):
         value = item[name]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID
+        ):
             problems[name] = [_("Must be an id (a whole number).")]
     for name, messages in _interaction_problems(item, now).items():
         problems.setdefault(name, messages)
