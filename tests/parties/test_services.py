@@ -148,7 +148,7 @@ def test_invalid_identifier_names_the_scheme_and_writes_nothing(
             identifiers=[("tax_number", "TAX-123"), (scheme, value)],
         )
     assert words in excinfo.value.detail
-    assert words in excinfo.value.field_errors["identifiers[1].value"][0]
+    assert words in excinfo.value.field_errors["identifiers.1.value"][0]
     assert not Party.objects.exists()
     assert not Identifier.objects.exists()
 
@@ -163,7 +163,7 @@ def test_the_same_identifier_twice_in_one_request_is_refused(analyst: User, bran
             branch=branch_a,
             identifiers=[("lei", lei), ("lei", lei.lower())],
         )
-    assert "identifiers[1].value" in excinfo.value.field_errors
+    assert "identifiers.1.value" in excinfo.value.field_errors
     assert not Party.objects.exists()
 
 
@@ -180,7 +180,7 @@ def test_duplicate_identifier_names_the_holder_the_actor_may_see(
             branch=branch_a,
             identifiers=[("lei", lei)],
         )
-    message = excinfo.value.field_errors["identifiers[0].value"][0]
+    message = excinfo.value.field_errors["identifiers.0.value"][0]
     assert "China Three Gorges Corporation" in message
     assert f"party {holder.pk}" in message
     assert Party.objects.count() == 1
@@ -386,9 +386,9 @@ def test_create_contact_with_points_makes_emails_searchable(rm_a: User, make_par
         ({"role": "ubo", "ownership_pct": Decimal("100.5")}, "ownership_pct"),
         ({"role": "boss"}, "role"),
         ({"role": "cfo", "full_name": ""}, "full_name"),
-        ({"role": "cfo", "points": [NewContactPoint("email", "not-an-email")]}, "points[0].value"),
-        ({"role": "cfo", "points": [NewContactPoint("phone", "call me")]}, "points[0].value"),
-        ({"role": "cfo", "points": [NewContactPoint("fax", "123456")]}, "points[0].kind"),
+        ({"role": "cfo", "points": [NewContactPoint("email", "not-an-email")]}, "points.0.value"),
+        ({"role": "cfo", "points": [NewContactPoint("phone", "call me")]}, "points.0.value"),
+        ({"role": "cfo", "points": [NewContactPoint("fax", "123456")]}, "points.0.kind"),
         (
             {
                 "role": "cfo",

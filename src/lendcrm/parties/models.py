@@ -1,10 +1,14 @@
 """The customer master: parties, identifiers, coverage, contacts and relationships."""
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 from django.utils.translation import gettext_lazy as _
 
 from lendcrm.core.models import Branch, VersionedModel
@@ -52,13 +56,13 @@ class KycStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-def money_amount(verbose_name: str) -> models.DecimalField:  # type: ignore[type-arg]
+def money_amount(verbose_name: "StrOrPromise") -> models.DecimalField:
     return models.DecimalField(
         verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, null=True, blank=True
     )
 
 
-def currency_field() -> models.CharField:  # type: ignore[type-arg]
+def currency_field() -> models.CharField:
     return models.CharField(_("currency"), max_length=3, blank=True)
 
 
@@ -68,15 +72,24 @@ class Party(VersionedModel):
     kind = models.CharField(_("kind"), max_length=30, choices=PartyKind.choices)
     legal_name = personal(
         models.CharField(_("legal name"), max_length=300),
-        category="identity", purpose="kyc", retention="aml", natural_persons_only=True,
+        category="identity",
+        purpose="kyc",
+        retention="aml",
+        natural_persons_only=True,
     )
     local_name = personal(
         models.CharField(_("local-language name"), max_length=300, blank=True),
-        category="identity", purpose="kyc", retention="aml", natural_persons_only=True,
+        category="identity",
+        purpose="kyc",
+        retention="aml",
+        natural_persons_only=True,
     )
     short_name = personal(
         models.CharField(_("short name"), max_length=100, blank=True),
-        category="identity", purpose="relationship", retention="aml", natural_persons_only=True,
+        category="identity",
+        purpose="relationship",
+        retention="aml",
+        natural_persons_only=True,
     )
     country = models.CharField(_("country"), max_length=2, blank=True)
     industry_code = models.CharField(_("industry (ISIC/NACE)"), max_length=10, blank=True)
@@ -88,7 +101,9 @@ class Party(VersionedModel):
     incorporation_date = models.DateField(_("incorporation date"), null=True, blank=True)
     birth_date = personal(
         models.DateField(_("birth date"), null=True, blank=True),
-        category="demographic", purpose="kyc", retention="aml",
+        category="demographic",
+        purpose="kyc",
+        retention="aml",
     )
     segment = models.CharField(_("segment"), max_length=30, choices=Segment.choices, blank=True)
     lifecycle = models.CharField(
@@ -98,7 +113,9 @@ class Party(VersionedModel):
         _("KYC status"), max_length=20, choices=KycStatus.choices, default=KycStatus.NOT_STARTED
     )
     kyc_next_review = models.DateField(_("next KYC review"), null=True, blank=True)
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="parties", verbose_name=_("branch"))
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="parties", verbose_name=_("branch")
+    )
     # Lower-cased names, identifiers and contact emails, kept by the services for one-column search.
     search_text = models.TextField(default="", editable=False)
 
@@ -136,12 +153,17 @@ class Identifier(models.Model):
     scheme = models.CharField(_("scheme"), max_length=30)
     value = personal(
         models.CharField(_("value"), max_length=64),
-        category="government_id", purpose="kyc", retention="aml", natural_persons_only=True,
+        category="government_id",
+        purpose="kyc",
+        retention="aml",
+        natural_persons_only=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scheme", "value"], name="identifier_unique_per_scheme")]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "value"], name="identifier_unique_per_scheme")
+        ]
         ordering = ["scheme", "value"]
 
     def __str__(self) -> str:
@@ -178,23 +200,33 @@ class Contact(VersionedModel):
 
     full_name = personal(
         models.CharField(_("full name"), max_length=200),
-        category="identity", purpose="relationship", retention="aml",
+        category="identity",
+        purpose="relationship",
+        retention="aml",
     )
     local_name = personal(
         models.CharField(_("local-language name"), max_length=200, blank=True),
-        category="identity", purpose="relationship", retention="aml",
+        category="identity",
+        purpose="relationship",
+        retention="aml",
     )
     title = personal(
         models.CharField(_("job title"), max_length=100, blank=True),
-        category="identity", purpose="relationship", retention="relationship",
+        category="identity",
+        purpose="relationship",
+        retention="relationship",
     )
     birth_date = personal(
         models.DateField(_("birth date"), null=True, blank=True),
-        category="demographic", purpose="kyc", retention="aml",
+        category="demographic",
+        purpose="kyc",
+        retention="aml",
     )
     nationality = personal(
         models.CharField(_("nationality"), max_length=2, blank=True),
-        category="demographic", purpose="kyc", retention="aml",
+        category="demographic",
+        purpose="kyc",
+        retention="aml",
     )
 
     class Meta:
@@ -223,7 +255,11 @@ class ContactRole(models.Model):
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="contact_roles")
     role = models.CharField(_("role"), max_length=30, choices=ContactRoleKind.choices)
     ownership_pct = models.DecimalField(
-        _("ownership %"), max_digits=6, decimal_places=3, null=True, blank=True,
+        _("ownership %"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
     )
 
@@ -252,7 +288,9 @@ class ContactPoint(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=ContactPointKind.choices)
     value = personal(
         models.CharField(_("value"), max_length=300),
-        category="contact", purpose="relationship", retention="relationship",
+        category="contact",
+        purpose="relationship",
+        retention="relationship",
     )
     label = models.CharField(_("label"), max_length=50, blank=True)
     is_preferred = models.BooleanField(_("preferred"), default=False)
@@ -260,7 +298,9 @@ class ContactPoint(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["contact", "kind"], condition=models.Q(is_preferred=True), name="one_preferred_per_kind"
+                fields=["contact", "kind"],
+                condition=models.Q(is_preferred=True),
+                name="one_preferred_per_kind",
             )
         ]
 
@@ -301,7 +341,11 @@ class Relationship(VersionedModel):
     to_party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="relationships_in")
     kind = models.CharField(_("kind"), max_length=20, choices=RelationshipKind.choices)
     ownership_pct = models.DecimalField(
-        _("ownership %"), max_digits=6, decimal_places=3, null=True, blank=True,
+        _("ownership %"),
+        max_digits=6,
+        decimal_places=3,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
@@ -309,7 +353,9 @@ class Relationship(VersionedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["from_party", "to_party", "kind"], name="relationship_once"),
-            models.CheckConstraint(condition=~models.Q(from_party=models.F("to_party")), name="relationship_not_self"),
+            models.CheckConstraint(
+                condition=~models.Q(from_party=models.F("to_party")), name="relationship_not_self"
+            ),
             models.CheckConstraint(
                 condition=models.Q(ownership_pct__isnull=True)
                 | models.Q(ownership_pct__gt=0, ownership_pct__lte=100),

@@ -174,7 +174,7 @@ def _refuse_taken(actor: User | None, pairs: list[tuple[str, str]], prefix: str)
             message = _("%(scheme)s %(value)s is already registered to %(name)s (party %(id)s).") % params
         else:
             message = _("%(scheme)s %(value)s is already registered to another party.") % params
-        problems.setdefault(f"{prefix}[{index}].value" if prefix else "value", []).append(message)
+        problems.setdefault(f"{prefix}.{index}.value" if prefix else "value", []).append(message)
     first = next(iter(problems.values()))[0]
     raise errors.ValidationFailed(first, field_errors=problems, code="duplicate_identifier")
 
@@ -234,10 +234,10 @@ def remove_identifier(*, actor: User | None, identifier: Identifier) -> None:
 
 
 # --- coverage ---------------------------------------------------------------------------------------
-def _clean_coverage(lead: User | None, team: Iterable[User]) -> list[User]:
+def _clean_coverage(lead: User | None, team: Iterable[User], lead_field: str) -> list[User]:
     """Check the lead is an active RM and team members hold a business role; drop repeats and the lead."""
     if lead is not None and not (lead.is_active and lead.has_role(Role.RELATIONSHIP_MANAGER)):
-        raise errors.field_error("lead_rm", _("The lead must be an active relationship manager."))
+        raise errors.field_error(lead_field, _("The lead must be an active relationship manager."))
     members: dict[int, User] = {}
     for user in team:
         if not user.is_active or not (user.role_slugs - {Role.ADMINISTRATOR}):
@@ -275,7 +275,7 @@ def set_coverage(
 ) -> Party:
     """Replace who covers a party: one lead RM (or none) and team members."""
     _require_writer(actor)
-    members = _clean_coverage(lead, team)
+    members = _clean_coverage(lead, team, "lead")
     with transaction.atomic():
         locked = _lock_party(actor, party.pk)
         if expected_version is not None and locked.version != expected_version:
@@ -347,7 +347,7 @@ def create_party(
     pairs = validation.clean_identifiers(identifiers, "identifiers")
     if lead_rm is None and actor is not None and actor.has_role(Role.RELATIONSHIP_MANAGER):
         lead_rm = actor
-    members = _clean_coverage(lead_rm, team)
+    members = _clean_coverage(lead_rm, team, "lead_rm")
     with transaction.atomic():
         _refuse_taken(actor, pairs, "identifiers")
         party.save()
@@ -500,7 +500,7 @@ def create_contact(
     pct = validation.clean_role(role, ownership_pct)
     if len(points) > validation.MAX_POINTS:
         raise errors.field_error("points", _("At most 20 contact points."))
-    cleaned = [validation.clean_point(p, f"points[{i}]") for i, p in enumerate(points)]
+    cleaned = [validation.clean_point(p, f"points.{i}") for i, p in enumerate(points)]
     preferred_kinds = [p.kind for p in cleaned if p.is_preferred]
     if len(preferred_kinds) != len(set(preferred_kinds)):
         raise errors.field_error("points", _("Mark at most one point of each kind as preferred."))

@@ -176,7 +176,7 @@ def clean_identifiers(pairs: Iterable[tuple[str, str]], prefix: str) -> list[tup
     cleaned: list[tuple[str, str]] = []
     problems: dict[str, list[str]] = {}
     for index, (scheme, value) in enumerate(pairs):
-        where = f"{prefix}[{index}]" if prefix else ""
+        where = f"{prefix}.{index}" if prefix else ""
         try:
             pair = (scheme, identifiers.validate(scheme, value))
         except identifiers.InvalidIdentifier as exc:
