@@ -1,0 +1,142 @@
+"""Every API route that takes an id, called by an RM of another branch: 404, no data, nothing changed.
+
+The routes are read from the URL resolver, so a new endpoint is covered the day it is added."""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from lendcrm.core.models import User
+from lendcrm.interactions import services as interaction_services
+from lendcrm.parties import services as party_services
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("get", "post", "put", "patch", "delete")
+# Organisation routes are not customer data: branches are public to staff, users are admin-only (403).
+NOT_CUSTOMER_DATA = ("branches/", "users/")
+SECRET_NAME = "Pudong Secret Holdings"
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _routes(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.callback
+
+
+def id_routes() -> list[tuple[str, Any]]:
+    found = [
+        (route, view)
+        for route, view in _routes(get_resolver().url_patterns)
+        if route.startswith("api/v1/") and "<int:" in route
+    ]
+    return [(r, v) for r, v in found if not r.removeprefix("api/v1/").startswith(NOT_CUSTOMER_DATA)]
+
+
+@pytest.fixture
+def branch_a_objects(rm_a: User) -> dict[str, int]:
+    party = party_services.create_party(
+        actor=rm_a,
+        kind="corporate",
+        legal_name=SECRET_NAME,
+        local_name="浦东机密控股",
+        branch=rm_a.branch,
+        identifiers=[("lei", "5493001KJTIIGC8Y1R12")],
+    )
+    other = party_services.create_party(
+        actor=rm_a, kind="sme", legal_name="Pudong Secret Trading", branch=rm_a.branch
+    )
+    contact = party_services.create_contact(actor=rm_a, party=party, role="cfo", full_name="Secret Person")
+    relationship = party_services.create_relationship(
+        actor=rm_a, from_party=party, to_party=other, kind="parent_of", ownership_pct=60
+    )
+    interaction, _ = interaction_services.log_interaction(
+        actor=rm_a,
+        party=party,
+        channel="phone",
+        direction="inbound",
+        occurred_at=timezone.now() - timedelta(hours=1),
+        subject="Secret call",
+    )
+    task = interaction_services.create_task(
+        actor=rm_a, party=party, title="Secret follow-up", due_date=date.today() + timedelta(days=3)
+    )
+    return {
+        "party": party.pk,
+        "identifier": party.identifiers.get().pk,
+        "contact": contact.pk,
+        "relationship": relationship.pk,
+        "interaction": interaction.pk,
+        "task": task.pk,
+    }
+
+
+def _path_for(route: str, objects: dict[str, int]) -> str:
+    resource = route.removeprefix("api/v1/").split("/")[0]
+    main = {
+        "parties": "party",
+        "contacts": "contact",
+        "relationships": "relationship",
+        "interactions": "interaction",
+        "tasks": "task",
+    }[resource]
+    path = route.replace("<int:pk>", str(objects[main]))
+    path = path.replace("<int:identifier_id>", str(objects["identifier"]))
+    assert "<" not in path, f"a new id parameter in {route}: teach this test its object"
+    return "/" + path
+
+
+def _database_digest() -> str:
+    """A digest of every row of every lendcrm table: any write shows."""
+    digest = hashlib.sha256()
+    for model in apps.get_models():
+        if not model._meta.label.startswith(("core.", "parties.", "interactions.")):
+            continue
+        if model._meta.label in {"core.ApiToken"}:  # last_used_at moves on every authenticated call
+            continue
+        rows = list(model.objects.order_by("pk").values_list())
+        digest.update(json.dumps([model._meta.label, rows], default=str).encode())
+    return digest.hexdigest()
+
+
+def test_the_matrix_covers_every_customer_route() -> None:
+    covered = {route for route, _ in id_routes()}
+    assert "api/v1/parties/<int:pk>/360/" in covered
+    assert "api/v1/parties/<int:pk>/timeline/" in covered
+    assert "api/v1/tasks/<int:pk>/complete/" in covered
+    assert len(covered) >= 14
+
+
+@pytest.mark.parametrize(("route", "view"), id_routes(), ids=[r for r, _ in id_routes()])
+def test_other_branch_gets_404_and_changes_nothing(
+    route: str, view: Any, branch_a_objects: dict[str, int], rm_b: User, api_client: Any
+) -> None:
+    path = _path_for(route, branch_a_objects)
+    client = api_client(rm_b)
+    allowed = [m for m in METHODS if hasattr(view.view_class, m)]
+    assert allowed
+    before = _database_digest()
+    for method in allowed:
+        response = getattr(client, method)(
+            path, data={}, format="json", HTTP_IF_MATCH="*", HTTP_IDEMPOTENCY_KEY=f"matrix-{method}"
+        )
+        assert response.status_code == 404, (method, path, response.status_code)
+        body = response.content.decode()
+        assert "Secret" not in body
+    assert _database_digest() == before
+
+
+@pytest.mark.parametrize(("route", "view"), id_routes(), ids=[r for r, _ in id_routes()])
+def test_missing_ids_look_the_same_as_hidden_ones(route: str, view: Any, rm_b: User, api_client: Any) -> None:
+    missing = dict.fromkeys(("party", "identifier", "contact", "relationship", "interaction", "task"), 987654)
+    response = api_client(rm_b).get(_path_for(route, missing))
+    assert response.status_code in (404, 405)
