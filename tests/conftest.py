@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from rest_framework.test import APIClient
 
 from lendcrm.core import services as core_services
@@ -12,6 +13,19 @@ from lendcrm.core.models import Branch, User
 from lendcrm.core.roles import Role
 
 PASSWORD = "Correct-Horse-Battery-9"
+
+
+class CheapArgon2PasswordHasher(Argon2PasswordHasher):
+    """Still argon2 (same algorithm and format) but with the smallest costs, so fixtures stay fast."""
+
+    time_cost = 1
+    memory_cost = 64
+    parallelism = 1
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["tests.conftest.CheapArgon2PasswordHasher"]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -22,20 +36,27 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @pytest.fixture
 def branch_a(db: Any) -> Branch:
-    return core_services.create_branch(actor=None, code="SH01", name="Shanghai Pudong", local_name="上海浦东支行")
+    return core_services.create_branch(
+        actor=None, code="SH01", name="Shanghai Pudong", local_name="上海浦东支行"
+    )
 
 
 @pytest.fixture
 def branch_b(db: Any) -> Branch:
-    return core_services.create_branch(actor=None, code="BJ01", name="Beijing Chaoyang", local_name="北京朝阳支行")
+    return core_services.create_branch(
+        actor=None, code="BJ01", name="Beijing Chaoyang", local_name="北京朝阳支行"
+    )
 
 
 @pytest.fixture
 def make_user(db: Any, branch_a: Branch) -> Callable[..., User]:
     def make(username: str, *roles: str, branch: Branch | None = None, password: str = PASSWORD) -> User:
         return core_services.create_user(
-            actor=None, username=username, roles=roles or (Role.RELATIONSHIP_MANAGER,),
-            branch=branch if branch is not None else branch_a, password=password,
+            actor=None,
+            username=username,
+            roles=roles or (Role.RELATIONSHIP_MANAGER,),
+            branch=branch if branch is not None else branch_a,
+            password=password,
         )
 
     return make

@@ -183,6 +183,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "PartyKindEnum": "lendcrm.parties.models.PartyKind",
+        "RelationshipKindEnum": "lendcrm.parties.models.RelationshipKind",
+        "ContactPointKindEnum": "lendcrm.parties.models.ContactPointKind",
+        "ContactRoleKindEnum": "lendcrm.parties.models.ContactRoleKind",
+        "TaskKindEnum": "lendcrm.interactions.models.TaskKind",
+        "InteractionDirectionEnum": "lendcrm.interactions.models.Direction",
+        "ChannelEnum": "lendcrm.interactions.models.Channel",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lendcrm.core.schema.problem_responses_hook",

@@ -27,12 +27,6 @@ def make_uscc(n: int | None = None) -> str:
     return first17 + uscc_check_char(first17)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    """Staff fixtures set passwords; Argon2 is deliberately slow and not what these tests are about."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def make_party(branch_a: Branch) -> Callable[..., Party]:
     """Create a party through the service; by default as the system, booked at branch A."""

@@ -4,7 +4,7 @@ idempotent creates."""
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -55,6 +55,24 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
             out.update(_flatten(value, f"{prefix}[{index}]"))
         return out
     return {prefix or "_": [str(detail)]}
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+def problems(*codes: int) -> dict[int, Any]:
+    """Declared error responses for extend_schema."""
+    return dict.fromkeys(codes, ProblemSerializer)
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -162,6 +180,13 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     required=True,
     description="The ETag of the version you read; a stale one is refused with 412.",
 )
+OPTIONAL_IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: the ETag you read; when sent, a stale one is refused with 412.",
+)
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
@@ -203,13 +228,10 @@ def with_etag(response: Response, obj: models.Model) -> Response:
 MAX_IDEMPOTENCY_KEY = 255
 
 
-V = TypeVar("V", bound=APIView)
-
-
-def idempotent(create: Callable[[V, Request], Response]) -> Callable[..., Response]:
+def idempotent(create: Callable[..., Response]) -> Callable[..., Response]:
     """Replay the first response for a repeated Idempotency-Key; 422 if the body differs."""
 
-    def wrapper(view: V, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get("Idempotency-Key")
         if not key:
             return create(view, request, *args, **kwargs)

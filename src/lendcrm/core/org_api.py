@@ -18,28 +18,12 @@ from lendcrm.core.api import (
     idempotent,
     paginate,
     paginated,
+    problems,
     with_etag,
 )
+from lendcrm.core.fields import Choice, Email, Flag, Pattern, Text
 from lendcrm.core.models import Branch, User
 from lendcrm.core.roles import Role
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
-def problems(*codes: int) -> dict[int, Any]:
-    """Declared error responses for extend_schema."""
-    return dict.fromkeys(codes, ProblemSerializer)
 
 
 class BranchSerializer(serializers.ModelSerializer):
@@ -49,11 +33,11 @@ class BranchSerializer(serializers.ModelSerializer):
 
 
 class BranchInput(StrictSerializer):
-    code = serializers.RegexField(r"^[A-Za-z0-9_-]{2,20}$")
-    name = serializers.CharField(max_length=200)
-    local_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    is_head_office = serializers.BooleanField(required=False, default=False)
+    code = Pattern(r"^[A-Za-z0-9_-]{2,20}$")
+    name = Text(max_length=200)
+    local_name = Text(max_length=200, required=False, allow_blank=True, default="")
+    city = Text(max_length=100, required=False, allow_blank=True, default="")
+    is_head_office = Flag(required=False, default=False)
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -81,28 +65,22 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class UserCreateInput(StrictSerializer):
-    username = serializers.RegexField(r"^[\w.@+-]{2,150}$")
-    roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=8
-    )
-    branch = serializers.CharField(max_length=20, required=False, allow_null=True, default=None)
-    password = serializers.CharField(
-        max_length=128, required=False, write_only=True, allow_null=True, default=None
-    )
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    username = Pattern(r"^[\w.@+-]{2,150}$")
+    roles = serializers.ListField(child=Choice(choices=Role.choices), min_length=1, max_length=8)
+    branch = Text(max_length=20, required=False, allow_null=True, default=None)
+    password = Text(max_length=128, required=False, write_only=True, allow_null=True, default=None)
+    first_name = Text(max_length=150, required=False, allow_blank=True, default="")
+    last_name = Text(max_length=150, required=False, allow_blank=True, default="")
+    email = Email(required=False, allow_blank=True, default="")
 
 
 class UserUpdateInput(StrictSerializer):
-    roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=Role.choices), max_length=8, required=False
-    )
-    branch = serializers.CharField(max_length=20, required=False, allow_null=True)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
-    is_active = serializers.BooleanField(required=False)
+    roles = serializers.ListField(child=Choice(choices=Role.choices), max_length=8, required=False)
+    branch = Text(max_length=20, required=False, allow_null=True)
+    first_name = Text(max_length=150, required=False, allow_blank=True)
+    last_name = Text(max_length=150, required=False, allow_blank=True)
+    email = Email(required=False, allow_blank=True)
+    is_active = Flag(required=False)
 
 
 def _branch_by_code(code: str | None) -> Branch | None:

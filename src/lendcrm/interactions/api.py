@@ -1,6 +1,5 @@
 """REST API for interactions (single and batch ingest), tasks and a party's timeline: parse, call, render."""
 
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,68 +19,22 @@ from lendcrm.core import errors
 from lendcrm.core.api import (
     IDEMPOTENCY_PARAMETER,
     IF_MATCH_PARAMETER,
+    OPTIONAL_IF_MATCH,
     StrictSerializer,
     acting_user,
     expected_version,
     idempotent,
     paginate,
     paginated,
+    problems,
     with_etag,
 )
+from lendcrm.core.fields import AwareDateTime, Text, id_field, query_id_field
 from lendcrm.core.models import User
-from lendcrm.core.org_api import problems
 from lendcrm.core.selectors import user_with_roles
 from lendcrm.interactions import selectors, services
 from lendcrm.interactions.models import Channel, Direction, Interaction, Task, TaskKind, TaskStatus
 from lendcrm.parties.selectors import get_party
-
-MAX_ID = selectors.MAX_ID
-OPTIONAL_IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Optional: the ETag you read; when sent, a stale one is refused with 412.",
-)
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """A timestamp that must name its time zone: a naive one is ambiguous, so it is refused."""
-
-    default_error_messages = {"naive": _("Give a time zone, e.g. 2025-01-31T09:30:00Z.")}
-
-    def enforce_timezone(self, value: datetime) -> datetime:
-        if timezone.is_naive(value):
-            self.fail("naive")
-        return super().enforce_timezone(value)
-
-
-class JsonCharField(serializers.CharField):
-    """Text in a JSON body must be a JSON string; DRF would quietly turn 12 into "12"."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class JsonIntegerField(serializers.IntegerField):
-    """An id in a JSON body must be a JSON integer; DRF would accept "12", 12.0 and true."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-def id_field(**kwargs: Any) -> serializers.IntegerField:
-    """A row id in a JSON body."""
-    return JsonIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
-
-
-def query_id_field(**kwargs: Any) -> serializers.IntegerField:
-    """A row id in a query string (text by nature)."""
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 # --- output --------------------------------------------------------------------------------------
@@ -180,11 +133,11 @@ class InteractionInput(StrictSerializer):
     contact = id_field(required=False, allow_null=True, default=None)
     channel = serializers.ChoiceField(choices=Channel.choices)
     direction = serializers.ChoiceField(choices=Direction.choices)
-    occurred_at = AwareDateTimeField(help_text=_("With a time zone; at most one day ahead."))
-    subject = JsonCharField(max_length=300)
-    notes = JsonCharField(max_length=100_000, required=False, allow_blank=True, default="")
-    source_system = JsonCharField(max_length=50, required=False, default="lendcrm")
-    external_id = JsonCharField(
+    occurred_at = AwareDateTime(help_text=_("With a time zone; at most one day ahead."))
+    subject = Text(max_length=300)
+    notes = Text(max_length=100_000, required=False, allow_blank=True, default="")
+    source_system = Text(max_length=50, required=False, default="lendcrm")
+    external_id = Text(
         max_length=100,
         required=False,
         allow_null=True,
@@ -219,26 +172,26 @@ class BatchInput(StrictSerializer):
 class InteractionQuery(serializers.Serializer):
     party = query_id_field(required=False)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    since = AwareDateTimeField(required=False, help_text=_("occurred_at at or after"))
-    until = AwareDateTimeField(required=False, help_text=_("occurred_at before"))
+    since = AwareDateTime(required=False, help_text=_("occurred_at at or after"))
+    until = AwareDateTime(required=False, help_text=_("occurred_at before"))
 
 
 class TaskInput(StrictSerializer):
     """A new task on a party."""
 
     party = id_field()
-    title = JsonCharField(max_length=200)
+    title = Text(max_length=200)
     due_date = serializers.DateField()
     assignee = id_field(required=False, allow_null=True, default=None, help_text=_("Defaults to you."))
     kind = serializers.ChoiceField(choices=TaskKind.choices, required=False, default=TaskKind.FOLLOW_UP)
-    description = JsonCharField(max_length=100_000, required=False, allow_blank=True, default="")
+    description = Text(max_length=100_000, required=False, allow_blank=True, default="")
 
 
 class TaskUpdateInput(StrictSerializer):
     """The fields of a task that may change; send only those that do."""
 
-    title = JsonCharField(max_length=200, required=False)
-    description = JsonCharField(max_length=100_000, required=False, allow_blank=True)
+    title = Text(max_length=200, required=False)
+    description = Text(max_length=100_000, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=TaskKind.choices, required=False)
     due_date = serializers.DateField(required=False)
     status = serializers.ChoiceField(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
 from lendcrm.core.access import party_scope
+from lendcrm.core.fields import row_id
 from lendcrm.core.models import AuditEvent, User
 from lendcrm.interactions.models import Interaction, Task, TaskStatus
 from lendcrm.parties.models import Contact, ContactRole, Party
@@ -52,23 +53,9 @@ def visible_tasks(*, viewer: User) -> QuerySet[Task]:
     return qs if scope is None else qs.filter(scope)
 
 
-MAX_ID = 2**63 - 1
-
-
-def _pk(raw: object) -> int:
-    """An id from a URL or body; anything that cannot be a row id is simply not found."""
-    try:
-        pk = int(str(raw))
-    except ValueError as exc:
-        raise errors.NotFound() from exc
-    if not 1 <= pk <= MAX_ID:
-        raise errors.NotFound()
-    return pk
-
-
 def get_interaction(*, viewer: User, interaction_id: object) -> Interaction:
     """One interaction the viewer may read, or NotFound."""
-    found = visible_interactions(viewer=viewer).filter(pk=_pk(interaction_id)).first()
+    found = visible_interactions(viewer=viewer).filter(pk=row_id(interaction_id)).first()
     if found is None:
         raise errors.NotFound()
     return found
@@ -76,7 +63,7 @@ def get_interaction(*, viewer: User, interaction_id: object) -> Interaction:
 
 def get_task(*, viewer: User, task_id: object) -> Task:
     """One task the viewer may read, or NotFound."""
-    found = visible_tasks(viewer=viewer).filter(pk=_pk(task_id)).first()
+    found = visible_tasks(viewer=viewer).filter(pk=row_id(task_id)).first()
     if found is None:
         raise errors.NotFound()
     return found
@@ -84,7 +71,7 @@ def get_task(*, viewer: User, task_id: object) -> Task:
 
 def timeline_party(*, viewer: User, party_id: object) -> Party:
     """The party whose timeline is asked for, if the viewer may read it."""
-    return get_party(viewer=viewer, party_id=_pk(party_id))
+    return get_party(viewer=viewer, party_id=party_id)
 
 
 def contact_at_party(*, party: Party, contact_id: int) -> Contact:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import may_write_customers
+from lendcrm.core.fields import MAX_ID
 from lendcrm.core.models import User
 from lendcrm.interactions.models import Channel, Direction, Interaction, Task, TaskKind, TaskStatus
 from lendcrm.parties.models import Contact, ContactRole, Party
@@ -61,7 +62,6 @@ BATCH_REQUIRED_KEYS = ("party", "channel", "direction", "occurred_at", "subject"
 # A channel's clock may run a little ahead of ours; anything further ahead is a data error.
 FUTURE_TOLERANCE = timedelta(days=1)
 
-MAX_ID = 2**63 - 1
 
 Problems = dict[str, list[str]]
 

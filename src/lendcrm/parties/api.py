@@ -5,8 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,17 +16,19 @@ from lendcrm.core import selectors as core_selectors
 from lendcrm.core.api import (
     IDEMPOTENCY_PARAMETER,
     IF_MATCH_PARAMETER,
+    OPTIONAL_IF_MATCH,
     StrictSerializer,
     acting_user,
     expected_version,
     idempotent,
     paginate,
     paginated,
+    problems,
     with_etag,
 )
+from lendcrm.core.fields import MAX_ID, Choice, Day, DecimalText, Flag, Integer, Pattern, Text, id_field
 from lendcrm.core.models import Branch, User
 from lendcrm.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, Money
-from lendcrm.core.org_api import problems
 from lendcrm.parties import selectors, services
 from lendcrm.parties.identifiers import SCHEMES
 from lendcrm.parties.models import (
@@ -48,63 +49,7 @@ from lendcrm.parties.models import (
     Segment,
 )
 
-MAX_ID = 2**63 - 1
 MAX_TEAM = 20
-OPTIONAL_IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Optional: the party's ETag; when sent, a stale one is refused with 412.",
-)
-
-
-class _JsonTyped:
-    """Accept only the JSON type the schema documents: no 0 read as "0", no "5" read as 5."""
-
-    json_types: tuple[type, ...] = ()
-    json_name = ""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) is not (bool in self.json_types) or not isinstance(data, self.json_types):
-            raise serializers.ValidationError(
-                _("Expected a %(type)s.") % {"type": self.json_name}, code="invalid"
-            )
-        return super().to_internal_value(data)  # type: ignore[misc]
-
-
-class Text(_JsonTyped, serializers.CharField):
-    json_types, json_name = (str,), "string"
-
-
-class Pattern(_JsonTyped, serializers.RegexField):
-    json_types, json_name = (str,), "string"
-
-
-class Choice(_JsonTyped, serializers.ChoiceField):
-    json_types, json_name = (str,), "string"
-
-
-class Integer(_JsonTyped, serializers.IntegerField):
-    json_types, json_name = (int,), "whole number"
-
-
-class DecimalText(_JsonTyped, serializers.DecimalField):
-    """A decimal sent as a string ("12.50"), so no precision is lost on the way."""
-
-    json_types, json_name = (str,), "decimal number as a string"
-
-
-class Flag(_JsonTyped, serializers.BooleanField):
-    json_types, json_name = (bool,), "true or false"
-
-
-class Day(_JsonTyped, serializers.DateField):
-    json_types, json_name = (str,), "date (YYYY-MM-DD)"
-
-
-def id_field(**kwargs: Any) -> serializers.IntegerField:
-    return Integer(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def pct_field(**kwargs: Any) -> serializers.DecimalField:
@@ -588,7 +533,7 @@ class PartyIdentifiers(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         summary="Register an identifier (LEI, USCC, …) for the party",
     )
-    @idempotent  # type: ignore[arg-type]  # typed for views without URL arguments
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
         party = selectors.get_party(viewer=actor, party_id=pk)
@@ -708,7 +653,7 @@ class ContactRoles(APIView):
         responses={201: ContactRoleSerializer, **problems(400, 403, 404, 422)},
         parameters=[IDEMPOTENCY_PARAMETER],
     )
-    @idempotent  # type: ignore[arg-type]  # typed for views without URL arguments
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
         contact = selectors.get_contact(viewer=actor, contact_id=pk)
@@ -725,7 +670,7 @@ class ContactPoints(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         summary="Add an email, phone or address; a new preferred one replaces the old preferred one",
     )
-    @idempotent  # type: ignore[arg-type]  # typed for views without URL arguments
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
         contact = selectors.get_contact(viewer=actor, contact_id=pk)

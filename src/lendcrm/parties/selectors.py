@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import party_scope
+from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
 from lendcrm.parties import graph
 from lendcrm.parties.models import (
@@ -58,13 +59,6 @@ PARTY_ORDERINGS = {
 MAX_SEARCH_TERMS = 8
 
 
-def _pk(raw: object) -> int:
-    try:
-        return int(str(raw))
-    except ValueError as exc:
-        raise errors.NotFound() from exc
-
-
 def visible_parties(*, viewer: User) -> QuerySet[Party]:
     """The parties `viewer` may read; everything else does not exist for them."""
     scope = party_scope(viewer)
@@ -74,7 +68,7 @@ def visible_parties(*, viewer: User) -> QuerySet[Party]:
 
 def get_party(*, viewer: User, party_id: object) -> Party:
     """One party the viewer may read, or NotFound (never a hint that it exists)."""
-    pk = _pk(party_id)
+    pk = row_id(party_id)
     party = visible_parties(viewer=viewer).select_related("branch").filter(pk=pk).first()
     if party is None:
         raise errors.NotFound()
@@ -101,7 +95,7 @@ def _with_profile(qs: QuerySet[Party]) -> QuerySet[Party]:
 
 def get_party_detail(*, viewer: User, party_id: object) -> Party:
     """One party with its identifiers and lead RM, ready to render."""
-    party = _with_profile(visible_parties(viewer=viewer)).filter(pk=_pk(party_id)).first()
+    party = _with_profile(visible_parties(viewer=viewer)).filter(pk=row_id(party_id)).first()
     if party is None:
         raise errors.NotFound()
     return party
@@ -155,7 +149,7 @@ def party_identifiers(*, viewer: User, party: Party) -> list[Identifier]:
 
 
 def get_identifier(*, viewer: User, party: Party, identifier_id: object) -> Identifier:
-    found = Identifier.objects.filter(party=party, pk=_pk(identifier_id)).first()
+    found = Identifier.objects.filter(party=party, pk=row_id(identifier_id)).first()
     if found is None:
         raise errors.NotFound()
     return found
@@ -188,7 +182,7 @@ def get_contact(*, viewer: User, contact_id: object) -> Contact:
             Prefetch("roles", queryset=_visible_roles(viewer).order_by("party_id", "role")),
             Prefetch("points", queryset=ContactPoint.objects.order_by("kind", "-is_preferred", "id")),
         )
-        .filter(pk=_pk(contact_id))
+        .filter(pk=row_id(contact_id))
         .first()
     )
     if contact is None:
@@ -242,7 +236,7 @@ def relationship_list(*, viewer: User, party: Party | None = None) -> QuerySet[R
 
 
 def get_relationship(*, viewer: User, relationship_id: object) -> Relationship:
-    found = visible_relationships(viewer=viewer).filter(pk=_pk(relationship_id)).first()
+    found = visible_relationships(viewer=viewer).filter(pk=row_id(relationship_id)).first()
     if found is None:
         raise errors.NotFound()
     return found
