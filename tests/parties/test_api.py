@@ -259,7 +259,7 @@ def test_patch_refusals(api_client: Client, rm_a: User, make_party: MakeParty) -
     client = api_client(rm_a)
     etag = client.get(detail(party))["ETag"]
     assert (
-        client.patch(detail(party), {"lifecycle": "former"}, format="json", HTTP_IF_MATCH=etag).status_code
+        client.patch(detail(party), {"lifecycle": "dormant"}, format="json", HTTP_IF_MATCH=etag).status_code
         == 409
     )
     unknown = client.patch(detail(party), {"identifiers": []}, format="json", HTTP_IF_MATCH=etag)

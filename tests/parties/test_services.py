@@ -261,8 +261,10 @@ def test_update_refuses_unknown_fields(rm_a: User, make_party: MakeParty) -> Non
     [
         (["active", "dormant", "active", "dormant", "former"], True),
         (["dormant"], False),
-        (["former"], False),
-        (["active", "former"], False),
+        (["former"], True),
+        (["active", "former"], True),
+        (["former", "prospect"], True),
+        (["former", "active"], False),
         (["active", "prospect"], False),
         (["active", "dormant", "prospect"], False),
         (["active", "dormant", "former", "active"], False),

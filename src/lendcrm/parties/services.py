@@ -78,10 +78,12 @@ NAME_FIELDS = ("legal_name", "local_name", "short_name")
 
 # prospect -> active -> dormant -> former; a dormant customer may come back.
 LIFECYCLE_TRANSITIONS: dict[str, frozenset[str]] = {
-    Lifecycle.PROSPECT: frozenset({Lifecycle.ACTIVE}),
-    Lifecycle.ACTIVE: frozenset({Lifecycle.DORMANT}),
+    # A prospect that never onboards, or a relationship closed outright, ends as former; a former
+    # customer who comes back starts again as a prospect (with fresh KYC).
+    Lifecycle.PROSPECT: frozenset({Lifecycle.ACTIVE, Lifecycle.FORMER}),
+    Lifecycle.ACTIVE: frozenset({Lifecycle.DORMANT, Lifecycle.FORMER}),
     Lifecycle.DORMANT: frozenset({Lifecycle.ACTIVE, Lifecycle.FORMER}),
-    Lifecycle.FORMER: frozenset(),
+    Lifecycle.FORMER: frozenset({Lifecycle.PROSPECT}),
 }
 
 
@@ -375,7 +377,7 @@ def create_party(
 def update_party(
     *, actor: User | None, party: Party, expected_version: int | None = None, **changes: Any
 ) -> Party:
-    """Change a party's profile; lifecycle moves only along prospect → active → dormant → former."""
+    """Change a party's profile; lifecycle moves only along LIFECYCLE_TRANSITIONS."""
     _require_writer(actor)
     unknown = sorted(set(changes) - set(PROFILE_FIELDS))
     if unknown:
