@@ -304,15 +304,15 @@ def test_installed_lendcrm_entry_point_end_to_end(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(f"{base}/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "lendcrm serve did not come up"
+        deadline, health = time.monotonic() + 120, 0
+        while health != 200:
+            assert server.poll() is None, server.communicate()[1].decode()[-2000:]
+            assert time.monotonic() < deadline, f"lendcrm serve did not come up (last status {health})"
             time.sleep(0.2)
+            try:
+                health = _get(f"{base}/healthz")[0]
+            except OSError:
+                health = 0
         status, me = _get(f"{base}/api/v1/me/", key)
         assert status == 200
         assert me["username"] == "cli_rm"
