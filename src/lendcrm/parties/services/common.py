@@ -1,0 +1,130 @@
+"""What every customer-master write shares: field lists, permission, locking, search text."""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from lendcrm.core import errors
+from lendcrm.core.access import may_write_customers
+from lendcrm.core.models import User
+from lendcrm.parties.models import (
+    Contact,
+    ContactPoint,
+    ContactPointKind,
+    Identifier,
+    Lifecycle,
+    Party,
+)
+from lendcrm.parties.selectors import visible_contacts, visible_parties
+
+PROFILE_FIELDS = (
+    "kind",
+    "legal_name",
+    "local_name",
+    "short_name",
+    "country",
+    "industry_code",
+    "annual_revenue",
+    "total_assets",
+    "employees",
+    "incorporation_date",
+    "birth_date",
+    "segment",
+    "lifecycle",
+    "kyc_status",
+    "kyc_next_review",
+    "branch",
+)
+PARTY_AUDIT_FIELDS = (
+    "kind",
+    "legal_name",
+    "local_name",
+    "short_name",
+    "country",
+    "industry_code",
+    "annual_revenue",
+    "annual_revenue_currency",
+    "total_assets",
+    "total_assets_currency",
+    "employees",
+    "incorporation_date",
+    "birth_date",
+    "segment",
+    "lifecycle",
+    "kyc_status",
+    "kyc_next_review",
+    "branch_id",
+)
+CONTACT_FIELDS = ("full_name", "local_name", "title", "birth_date", "nationality")
+NAME_FIELDS = ("legal_name", "local_name", "short_name")
+
+LIFECYCLE_TRANSITIONS: dict[str, frozenset[str]] = {
+    # A prospect that never onboards, or a relationship closed outright, ends as former; a former
+    # customer who comes back starts again as a prospect (with fresh KYC).
+    Lifecycle.PROSPECT: frozenset({Lifecycle.ACTIVE, Lifecycle.FORMER}),
+    Lifecycle.ACTIVE: frozenset({Lifecycle.DORMANT, Lifecycle.FORMER}),
+    Lifecycle.DORMANT: frozenset({Lifecycle.ACTIVE, Lifecycle.FORMER}),
+    Lifecycle.FORMER: frozenset({Lifecycle.PROSPECT}),
+}
+
+
+def require_writer(actor: User | None) -> None:
+    """Only customer-facing roles change customer data; `None` is the system itself (seed, imports)."""
+    if actor is not None and not may_write_customers(actor):
+        raise errors.PermissionDenied(_("Your roles do not allow changing customer data."))
+
+
+# --- search text, locking, visibility ---------------------------------------------------------------
+def search_text_of(parts: Iterable[str]) -> str:
+    """The search column for these names, identifier values and emails (bulk loaders use it too)."""
+    return "\n".join(dict.fromkeys(p.strip().lower() for p in parts if p and p.strip()))
+
+
+def refresh_search_text(party: Party) -> None:
+    """Rebuild the one lower-cased search column from names, identifier values and contact emails."""
+    ids = Identifier.objects.filter(party=party).order_by("scheme", "value").values_list("value", flat=True)
+    emails = (
+        ContactPoint.objects.filter(kind=ContactPointKind.EMAIL, contact__roles__party=party)
+        .order_by("value")
+        .values_list("value", flat=True)
+        .distinct()
+    )
+    text = search_text_of([party.legal_name, party.local_name, party.short_name, *ids, *emails])
+    Party.objects.filter(pk=party.pk).update(search_text=text)
+    party.search_text = text
+
+
+def lock_party(actor: User | None, party_id: int) -> Party:
+    """The party row, locked for this transaction, if the actor may see it (404 otherwise)."""
+    parties = Party.objects.all() if actor is None else visible_parties(viewer=actor)
+    locked = parties.select_for_update().filter(pk=party_id).first()
+    if locked is None:
+        raise errors.NotFound()
+    return locked
+
+
+def lock_contact(actor: User | None, contact_id: int) -> Contact:
+    contacts = Contact.objects.all() if actor is None else visible_contacts(viewer=actor)
+    locked = contacts.select_for_update().filter(pk=contact_id).first()
+    if locked is None:
+        raise errors.NotFound()
+    return locked
+
+
+def ensure_visible(actor: User | None, party: Party) -> None:
+    """Refuse a write that would leave a branch- or coverage-scoped actor unable to see the party."""
+    if actor is not None and not visible_parties(viewer=actor).filter(pk=party.pk).exists():
+        raise errors.field_error(
+            "branch",
+            _("You could no longer see this party: book it at your branch or make yourself its coverage."),
+        )
+
+
+def bump(obj: Party | Contact) -> None:
+    type(obj).objects.filter(pk=obj.pk).update(version=obj.version + 1)
+    obj.version += 1
+
+
+def pct_text(pct: Decimal) -> str:
+    return f"{pct.normalize():f}"
