@@ -1,0 +1,167 @@
+"""RESULTS.md: one column per result file in the output folder, targets beside the figures."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HEADER = """# lendcrm benchmark results
+
+Written by `bench/run.py` (`make bench`) from the JSON files beside this one; one column per file, the
+newest run of each backend and day. Latencies are wall-clock times of in-process requests through
+Django's test `Client` (the whole middleware, authentication, throttling, serialisation and the audit
+write of every 360 read) after a warm-up; "raw" columns are the same reads with hand-written SQL on a
+plain DB-API cursor. Rate limits were raised for the run (see each JSON's `environment`).
+The machine may be shared: the CPU rows are the benchmark process's own CPU time per request (other
+processes do not inflate them), and the load-average row says how busy the machine was meanwhile.
+"""
+
+
+def _verdict(r: dict[str, Any], name: str) -> str:
+    return "PASS" if r["targets"][name]["pass"] else "**MISS**"
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1024 / 1024:,.0f} MB"
+
+
+def _lat(s: dict[str, Any]) -> str:
+    return f"{s['p50_ms']:.1f} / {s['p95_ms']:.1f} / {s['max_ms']:.1f}"
+
+
+Row = tuple[str, str, Callable[[dict[str, Any]], str]]
+ROWS: list[Row] = [
+    ("database", "", lambda r: f"{r['backend']} {r['database_version']}"),
+    ("parties / interactions", "", lambda r: "{:,} / {:,}".format(*_sizes(r))),
+    ("rows loaded (9 tables)", "", lambda r: f"{r['sizes']['rows']:,}"),
+    ("seed: `seed_bank` (time, rows/s)", "", lambda r: _rate(r["seed"])),
+    ("  of which: generate and insert / audit event and commit", "", lambda r: _seed_split(r["seed"])),
+    ("raw `executemany`, same rows (time, rows/s)", "", lambda r: _rate(r["raw"])),
+    ("**seed / raw throughput**", "≥ 0.33", lambda r: f"{r['seed_vs_raw']:.2f} {_verdict(r, 'seed_vs_raw')}"),
+    ("raw `COPY` (PostgreSQL; seed / COPY)", "", lambda r: _copy(r)),
+    (
+        "**360 API p50 / p95 / max ms**",
+        "p95 < 50",
+        lambda r: f"{_lat(r['c360'])} {_verdict(r, 'c360_p95_ms')}",
+    ),
+    ("**360 queries per request (min-max)**", "constant", lambda r: _queries(r)),
+    ("360 API CPU ms per request p50 / p95", "", lambda r: _cpu(r["c360"])),
+    ("360 raw SQL reads p50 / p95 / max ms", "", lambda r: _lat(r["raw_c360"])),
+    ("360 API / raw (p50)", "", lambda r: f"{r['c360_vs_raw_p50']:.1f}x"),
+    (
+        "**search, analyst (whole book) p50 / p95 / max ms**",
+        "p95 < 150",
+        lambda r: f"{_lat(r['search']['analyst'])} {_verdict(r, 'search_p95_ms')}",
+    ),
+    (
+        "**search, RM (scoped) p50 / p95 / max ms**",
+        "p95 < 150",
+        lambda r: f"{_lat(r['search']['rm'])} {_verdict(r, 'search_p95_ms')}",
+    ),
+    (
+        "search API CPU ms p50 / p95: analyst; RM",
+        "",
+        lambda r: f"{_cpu(r['search']['analyst'])}; {_cpu(r['search']['rm'])}",
+    ),
+    ("search raw LIKE, analyst p50 / p95 / max ms", "", lambda r: _lat(r["raw_search"]["analyst"])),
+    ("search raw LIKE, RM p50 / p95 / max ms", "", lambda r: _lat(r["raw_search"]["rm"])),
+    (
+        "peak memory: seed / raw / API process",
+        "",
+        lambda r: "{seed:,.0f} / {raw:,.0f} / {api:,.0f} MB".format(**r["memory_mb"]),
+    ),
+    ("database size after seeding", "", lambda r: _mb(r["db_bytes"])),
+    (
+        "load average (1 min): seed / raw / 360 / search",
+        "",
+        lambda r: (
+            f"{r['seed']['load_avg_1m']} / {r['raw']['load_avg_1m']} / {r['c360']['load_avg_1m']} / "
+            f"{r['search']['rm']['load_avg_1m']}"
+        ),
+    ),
+    (
+        "machine",
+        "",
+        lambda r: (
+            f"{r['machine']['nproc']} CPUs, {r['machine'].get('memory_gb', '?')} GB, "
+            f"Python {r['machine']['python']}, Django {r['machine']['django']}"
+        ),
+    ),
+    ("date", "", lambda r: r["finished_at"]),
+]
+
+
+def _rate(phase: dict[str, Any]) -> str:
+    return f"{phase['seconds']:.1f} s, {phase['rows_per_s']:,.0f}/s"
+
+
+def _seed_split(seed: dict[str, Any]) -> str:
+    inside = seed["seed_report_seconds"]
+    return f"{inside:.1f} s / {seed['seconds'] - inside:.1f} s"
+
+
+def _copy(r: dict[str, Any]) -> str:
+    if "copy" not in r["raw"]:
+        return "n/a"
+    return f"{_rate(r['raw']['copy'])} ({r['seed_vs_raw_copy']:.2f})"
+
+
+def _queries(r: dict[str, Any]) -> str:
+    return f"{r['c360']['queries_min']}-{r['c360']['queries_max']} {_verdict(r, 'c360_queries_constant')}"
+
+
+def _cpu(s: dict[str, Any]) -> str:
+    return f"{s['cpu_p50_ms']:.1f} / {s['cpu_p95_ms']:.1f}"
+
+
+def _sizes(r: dict[str, Any]) -> tuple[int, int]:
+    counts = r["sizes"]["counts"]
+    return counts.get("parties", 0), counts.get("interactions", 0)
+
+
+def render(results: list[dict[str, Any]]) -> str:
+    heads = [f"{r['backend']}{' (quick)' if r.get('quick') else ''}" for r in results]
+    lines = ["| measure | target | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(results)]
+    for label, target, cell in ROWS:
+        lines.append(f"| {label} | {target} | " + " | ".join(_safe(cell, r) for r in results) + " |")
+    return "\n".join(lines)
+
+
+def _safe(cell: Callable[[dict[str, Any]], str], r: dict[str, Any]) -> str:
+    try:
+        return cell(r)
+    except (KeyError, TypeError, ZeroDivisionError):
+        return "n/a"
+
+
+def details(r: dict[str, Any]) -> str:
+    s, c = r["search"], r["c360"]
+    return (
+        f"- **{r['backend']} {r['date']}**: counts {r['sizes']['counts']}; seed includes creating the "
+        f"organisation and the audit event ({r['seed']['seed_report_seconds']:.1f} s inside `seed_bank`); "
+        f"rows generated for the raw insert in {r['raw']['generate_seconds']:.1f} s (not timed), "
+        f"{r['raw']['batches']} batches of ≤ {r['raw']['batch_size']:,} rows in one transaction. "
+        f"360: {c['n']} requests on random parties, payload {', '.join(c['payload_keys'])}; raw reads "
+        f"use {r['raw_c360']['queries']} queries and no audit write. Search: {s['queries']} queries "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(s['kinds'].items()))}), page size {s['page_size']}; "
+        f"analyst found hits for {s['analyst']['with_hits']}, RM `{s['rm']['user']}` "
+        f"({s['rm']['branch_parties']:,} parties at the branch, leads {s['rm']['leads']:,}) for "
+        f"{s['rm']['with_hits']}."
+    )
+
+
+def refresh(out: Path) -> str:
+    """Rewrite out/RESULTS.md from every result JSON there; return the table."""
+    order = {"sqlite": 0, "postgres": 1}
+    results = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    results.sort(key=lambda r: (r.get("date", ""), order.get(r.get("backend", ""), 9)))
+    table = render(results) if results else "(no results yet)"
+    notes = "\n".join(details(r) for r in results)
+    machine = results[-1]["machine"] if results else {}
+    rerun = (
+        "Rerun: `make bench` (or `.venv/bin/python bench/run.py --backends sqlite,postgres`); "
+        "`--quick` for 2,000 parties."
+    )
+    text = f"{HEADER}\n{table}\n\n## Notes per run\n\n{notes}\n\nMachine: `{machine}`\n\n{rerun}\n"
+    (out / "RESULTS.md").write_text(text)
+    return table
