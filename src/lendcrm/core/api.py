@@ -196,6 +196,18 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
+def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """Validated input, or a 400 with field errors."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def parse_query(serializer_class: type[serializers.Serializer], params: Any) -> dict[str, Any]:
+    """Query parameters as a plain dict, so an empty typed value (`?kind=`) is refused, not ignored."""
+    return parse(serializer_class, params.dict())
+
+
 def acting_user(request: Request) -> User:
     """The authenticated member of staff behind a request (permissions guarantee there is one)."""
     user = request.user

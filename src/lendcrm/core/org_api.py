@@ -1,7 +1,5 @@
 """API for the organisation: branches (all staff read, administrators write) and users (administrators)."""
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -18,6 +16,7 @@ from lendcrm.core.api import (
     idempotent,
     paginate,
     paginated,
+    parse,
     problems,
     with_etag,
 )
@@ -92,12 +91,6 @@ def _branch_by_code(code: str | None) -> Branch | None:
     return branch
 
 
-def _parse(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class BranchList(APIView):
     @extend_schema(
         responses={200: paginated(BranchSerializer), **problems(400, 404)}, operation_id="branches_list"
@@ -112,7 +105,7 @@ class BranchList(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = _parse(BranchInput, request)
+        data = parse(BranchInput, request.data)
         branch = services.create_branch(actor=acting_user(request), **data)
         return Response(BranchSerializer(branch).data, status=status.HTTP_201_CREATED)
 
@@ -140,7 +133,7 @@ class UserList(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = _parse(UserCreateInput, request)
+        data = parse(UserCreateInput, request.data)
         data["branch"] = _branch_by_code(data.pop("branch"))
         user = services.create_user(actor=acting_user(request), **data)
         return Response(
@@ -168,7 +161,7 @@ class UserDetail(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         user = self._get(request, pk)
         version = expected_version(request, user)
-        data = _parse(UserUpdateInput, request)
+        data = parse(UserUpdateInput, request.data)
         if "branch" in data:
             data["branch"] = _branch_by_code(data["branch"])
         user = services.update_user(actor=acting_user(request), user=user, expected_version=version, **data)

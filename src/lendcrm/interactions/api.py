@@ -26,6 +26,8 @@ from lendcrm.core.api import (
     idempotent,
     paginate,
     paginated,
+    parse,
+    parse_query,
     problems,
     with_etag,
 )
@@ -226,25 +228,6 @@ class TimelineQuery(serializers.Serializer):
     )
 
 
-def _parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _parse_query(serializer_class: type[serializers.Serializer], params: Any) -> dict[str, Any]:
-    """Query parameters; DRF drops an empty typed value (`?until=`) silently, so refuse it instead."""
-    fields = serializer_class().fields
-    blank = {
-        name: [str(_("May not be blank."))]
-        for name, field in fields.items()
-        if params.get(name) == "" and type(field) is not serializers.CharField
-    }
-    if blank:
-        raise errors.ValidationFailed(field_errors=blank)
-    return _parse(serializer_class, params)
-
-
 def _assignee(user_id: int | None) -> User | None:
     """A member of staff by id; an unknown id reads like one who cannot see the party (no enumeration)."""
     if user_id is None:
@@ -289,7 +272,7 @@ class InteractionList(APIView):
         summary="Interactions you may see, newest first",
     )
     def get(self, request: Request) -> Response:
-        query = _parse_query(InteractionQuery, request.query_params)
+        query = parse_query(InteractionQuery, request.query_params)
         qs: QuerySet[Interaction] = selectors.visible_interactions(viewer=acting_user(request))
         if "party" in query:
             qs = qs.filter(party_id=query["party"])
@@ -318,7 +301,7 @@ class InteractionList(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         actor = acting_user(request)
-        data = _parse(InteractionInput, request.data)
+        data = parse(InteractionInput, request.data)
         party = get_party(viewer=actor, party_id=data.pop("party"))
         contact_id = data.pop("contact")
         contact = selectors.contact_at_party(party=party, contact_id=contact_id) if contact_id else None
@@ -374,7 +357,7 @@ class TaskList(APIView):
     )
     def get(self, request: Request) -> Response:
         viewer = acting_user(request)
-        query = _parse_query(TaskQuery, request.query_params)
+        query = parse_query(TaskQuery, request.query_params)
         qs: QuerySet[Task] = selectors.visible_tasks(viewer=viewer)
         if query.get("mine"):
             qs = qs.filter(assignee=viewer)
@@ -395,7 +378,7 @@ class TaskList(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         actor = acting_user(request)
-        data = _parse(TaskInput, request.data)
+        data = parse(TaskInput, request.data)
         party = get_party(viewer=actor, party_id=data.pop("party"))
         data["assignee"] = _assignee(data["assignee"])
         task = services.create_task(actor=actor, party=party, **data)
@@ -418,7 +401,7 @@ class TaskDetail(APIView):
         actor = acting_user(request)
         task = selectors.get_task(viewer=actor, task_id=pk)
         version = expected_version(request, task)
-        data = _parse(TaskUpdateInput, request.data)
+        data = parse(TaskUpdateInput, request.data)
         task = services.update_task(actor=actor, task=task, expected_version=version, **data)
         return with_etag(Response(TaskSerializer(task).data), task)
 
@@ -450,7 +433,7 @@ class TaskReassign(APIView):
         actor = acting_user(request)
         task = selectors.get_task(viewer=actor, task_id=pk)
         version = _optional_version(request, task)
-        assignee = _assignee(_parse(ReassignInput, request.data)["assignee"])
+        assignee = _assignee(parse(ReassignInput, request.data)["assignee"])
         assert assignee is not None
         task = services.reassign_task(actor=actor, task=task, assignee=assignee, expected_version=version)
         return with_etag(Response(TaskSerializer(task).data), task)
@@ -470,7 +453,7 @@ class PartyTimeline(APIView):
     def get(self, request: Request, pk: int) -> Response:
         viewer = acting_user(request)
         party = selectors.timeline_party(viewer=viewer, party_id=pk)
-        query = _parse_query(TimelineQuery, request.query_params)
+        query = parse_query(TimelineQuery, request.query_params)
         page = selectors.timeline(
             viewer=viewer, party=party, cursor=query.get("cursor"), limit=query["limit"]
         )
