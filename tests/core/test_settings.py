@@ -6,14 +6,15 @@ import sys
 
 import pytest
 
-PROBE = "import django; django.setup(); from django.conf import settings; print(settings.SECURE_HSTS_SECONDS)"
+SETUP = "import django; django.setup(); from django.conf import settings; "
+PROBE = SETUP + "print(settings.SECURE_HSTS_SECONDS)"
 
 
-def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+def _load_settings(probe: str = PROBE, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LENDCRM_")}
     clean.update(DJANGO_SETTINGS_MODULE="lendcrm.settings", LENDCRM_DATABASE_URL="sqlite://", **env)
     return subprocess.run(
-        [sys.executable, "-c", PROBE], env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", probe], env=clean, capture_output=True, text=True, timeout=60
     )
 
 
@@ -48,10 +49,5 @@ def test_demo_mode_has_no_hsts_and_is_not_debug() -> None:
 
 @pytest.mark.parametrize("hosts", ["crm.bank.example", "crm.bank.example,10.0.0.5"])
 def test_allowed_hosts_from_the_environment(hosts: str) -> None:
-    probe = "import django; django.setup(); from django.conf import settings; print(','.join(settings.ALLOWED_HOSTS))"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LENDCRM_")}
-    clean.update(DJANGO_SETTINGS_MODULE="lendcrm.settings", LENDCRM_ALLOWED_HOSTS=hosts)
-    result = subprocess.run(
-        [sys.executable, "-c", probe], env=clean, capture_output=True, text=True, timeout=60
-    )
+    result = _load_settings(SETUP + "print(','.join(settings.ALLOWED_HOSTS))", LENDCRM_ALLOWED_HOSTS=hosts)
     assert result.stdout.strip() == hosts
