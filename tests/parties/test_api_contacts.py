@@ -124,3 +124,67 @@ def test_relationships(api_client: Client, analyst: User, make_party: MakeParty)
     assert client.get(f"{url}{ab['id']}/").status_code == 404
     assert Relationship.objects.count() == 2
     assert client.get(url, {"party": 10**15}).status_code == 404
+
+
+def _contact(client: APIClient, party: Party, name: str, local: str = "", role: str = "director") -> int:
+    response = client.post(
+        "/api/v1/contacts/",
+        {"party": party.pk, "role": role, "full_name": name, "local_name": local},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return int(response.json()["id"])
+
+
+def test_contact_list_is_scoped_filtered_and_searchable(
+    api_client: Client, rm_a: User, rm_b: User, analyst: User, make_party: MakeParty, branch_b: Any
+) -> None:
+    acme, other = make_party("Acme", actor=rm_a), make_party("Other", actor=rm_a)
+    client = api_client(rm_a)
+    wang = _contact(client, acme, "Wang Fang", "王芳")
+    li = _contact(client, other, "Li Lei", "李雷")
+
+    listed = client.get("/api/v1/contacts/").json()
+    assert [c["id"] for c in listed["results"]] == [li, wang]  # by name
+    assert [c["id"] for c in client.get("/api/v1/contacts/", {"party": acme.pk}).json()["results"]] == [wang]
+    assert [c["id"] for c in client.get("/api/v1/contacts/", {"search": "王"}).json()["results"]] == [wang]
+    assert [c["id"] for c in client.get("/api/v1/contacts/", {"search": "li l"}).json()["results"]] == [li]
+    assert api_client(analyst).get("/api/v1/contacts/").json()["count"] == 2
+
+    # Another branch sees none of them, and a filter on a hidden party is a 404, not an empty page.
+    outsider = api_client(rm_b)
+    assert outsider.get("/api/v1/contacts/").json()["count"] == 0
+    assert outsider.get("/api/v1/contacts/", {"search": "Wang"}).json()["count"] == 0
+    assert outsider.get("/api/v1/contacts/", {"party": acme.pk}).status_code == 404
+    assert client.get("/api/v1/contacts/", {"party": "x"}).status_code == 400
+
+
+def test_contact_list_shows_only_roles_at_visible_parties(
+    api_client: Client, rm_a: User, rm_b: User, make_party: MakeParty, branch_b: Any
+) -> None:
+    acme = make_party("Acme", actor=rm_a)
+    beijing = make_party("Beijing Co", actor=rm_b, branch=branch_b)
+    wang = _contact(api_client(rm_a), acme, "Wang Fang")
+    response = api_client(rm_b).post(
+        f"/api/v1/contacts/{wang}/roles/", {"party": beijing.pk, "role": "cfo"}, format="json"
+    )
+    assert response.status_code == 404  # rm_b cannot reach a contact known only at branch A
+    ContactRole.objects.create(contact_id=wang, party=beijing, role="cfo")
+    seen_by_b = api_client(rm_b).get("/api/v1/contacts/").json()["results"]
+    assert [r["party"] for r in seen_by_b[0]["roles"]] == [beijing.pk]
+
+
+def test_contact_list_query_count_is_constant(
+    api_client: Client, rm_a: User, make_party: MakeParty, django_assert_num_queries: Any
+) -> None:
+    client = api_client(rm_a)
+    for index in range(3):
+        _contact(client, make_party(f"Small {index}", actor=rm_a), f"Person {index}")
+    client.get("/api/v1/contacts/")  # warm the token's last_used_at
+    # token + user + roles, count, page, roles, points
+    with django_assert_num_queries(6):
+        assert client.get("/api/v1/contacts/").json()["count"] == 3
+    for index in range(3, 25):
+        _contact(client, make_party(f"Big {index}", actor=rm_a), f"Person {index}")
+    with django_assert_num_queries(6):
+        assert client.get("/api/v1/contacts/").json()["count"] == 25

@@ -32,6 +32,7 @@ from lendcrm.parties.serializers import (
     ContactCreateInput,
     ContactPointInput,
     ContactPointSerializer,
+    ContactQuery,
     ContactRoleInput,
     ContactRoleSerializer,
     ContactSerializer,
@@ -239,6 +240,19 @@ def _contact_response(viewer: User, contact_id: int, code: int = status.HTTP_200
 
 
 class ContactList(APIView):
+    @extend_schema(
+        parameters=[ContactQuery],
+        responses={200: paginated(ContactSerializer), **problems(400, 404)},
+        operation_id="contacts_list",
+        summary="Contact persons at parties you may see",
+    )
+    def get(self, request: Request) -> Response:
+        actor = acting_user(request)
+        query = parse_query(ContactQuery, request.query_params)
+        party = selectors.get_party(viewer=actor, party_id=query["party"]) if "party" in query else None
+        contacts = selectors.contact_list(viewer=actor, party=party, search=query.get("search", "").strip())
+        return paginate(request, self, contacts, ContactSerializer)
+
     @extend_schema(
         request=ContactCreateInput,
         responses={201: ContactSerializer, **problems(400, 403, 404, 422)},

@@ -174,16 +174,28 @@ def visible_contacts(*, viewer: User) -> QuerySet[Contact]:
     return Contact.objects.filter(Exists(_visible_roles(viewer).filter(contact=OuterRef("pk"))))
 
 
+def _with_roles_and_points(viewer: User, qs: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Roles only at parties the viewer may read; contact points in display order."""
+    return qs.prefetch_related(
+        Prefetch("roles", queryset=_visible_roles(viewer).order_by("party_id", "role")),
+        Prefetch("points", queryset=ContactPoint.objects.order_by("kind", "-is_preferred", "id")),
+    )
+
+
+def contact_list(*, viewer: User, party: Party | None = None, search: str = "") -> QuerySet[Contact]:
+    """Contacts the viewer may read, optionally at one party or matching a name in any script."""
+    qs = visible_contacts(viewer=viewer)
+    if party is not None:
+        qs = qs.filter(roles__party=party).distinct()
+    if search:
+        qs = qs.filter(Q(full_name__icontains=search) | Q(local_name__icontains=search))
+    return _with_roles_and_points(viewer, qs).order_by("full_name", "id")
+
+
 def get_contact(*, viewer: User, contact_id: object) -> Contact:
     """One contact with their roles at parties the viewer may read, and their contact points."""
     contact = (
-        visible_contacts(viewer=viewer)
-        .prefetch_related(
-            Prefetch("roles", queryset=_visible_roles(viewer).order_by("party_id", "role")),
-            Prefetch("points", queryset=ContactPoint.objects.order_by("kind", "-is_preferred", "id")),
-        )
-        .filter(pk=row_id(contact_id))
-        .first()
+        _with_roles_and_points(viewer, visible_contacts(viewer=viewer)).filter(pk=row_id(contact_id)).first()
     )
     if contact is None:
         raise errors.NotFound()

@@ -397,6 +397,15 @@ class PartyQuery(PageQuery):
     ordering = serializers.ChoiceField(choices=list(selectors.PARTY_ORDERINGS), required=False)
 
 
+class ContactQuery(PageQuery):
+    party = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text=gettext_lazy("Contacts at this party")
+    )
+    search = serializers.CharField(
+        max_length=100, required=False, help_text=gettext_lazy("Part of a name, in any script")
+    )
+
+
 class RelationshipQuery(PageQuery):
     party = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, required=False, help_text=gettext_lazy("Links from or to this party")
