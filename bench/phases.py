@@ -80,14 +80,21 @@ def database_size(backend: str, url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def raw_connect(backend: str, url: str) -> Any:
-    """A plain DB-API connection with the pragmas lendcrm uses, autocommit so we control transactions."""
+def raw_connect(backend: str, url: str, *, load: bool = False) -> Any:
+    """A plain DB-API connection with the pragmas lendcrm uses, autocommit so we control transactions.
+
+    With `load`, SQLite also gets the page cache the seeder sets for its bulk load, so the baseline runs
+    with the same settings as the seeding it is compared with."""
     if backend == "sqlite":
+        from lendcrm import seeding
         from lendcrm.core.db import SQLITE_PRAGMAS
 
         conn = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=20)
         for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
+        cache_kib = getattr(seeding, "SQLITE_LOAD_CACHE_KIB", None)
+        if load and cache_kib:
+            conn.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
         return conn
     import psycopg
 
@@ -216,7 +223,7 @@ def phase_raw(args: Any) -> dict[str, Any]:
     rows = sum(counts.values())
     connection.close()
     say(f"generated {rows:,} rows in {generate_seconds:.1f} s; inserting with a plain executemany")
-    conn = raw_connect(args.backend, args.database)
+    conn = raw_connect(args.backend, args.database, load=True)
     seconds, cpu_seconds = _timed_executemany(args.backend, conn, batches)
     say(f"raw executemany: {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
     load = os.getloadavg()[0]

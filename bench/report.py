@@ -35,7 +35,6 @@ ROWS: list[Row] = [
     ("parties / interactions", "", lambda r: "{:,} / {:,}".format(*_sizes(r))),
     ("rows loaded (9 tables)", "", lambda r: f"{r['sizes']['rows']:,}"),
     ("seed: `seed_bank` (time, rows/s)", "", lambda r: _rate(r["seed"])),
-    ("  of which: generate and insert / audit event and commit", "", lambda r: _seed_split(r["seed"])),
     ("raw `executemany`, same rows (time, rows/s)", "", lambda r: _rate(r["raw"])),
     ("**seed / raw throughput**", "≥ 0.33", lambda r: f"{r['seed_vs_raw']:.2f} {_verdict(r, 'seed_vs_raw')}"),
     ("raw `COPY` (PostgreSQL; seed / COPY)", "", lambda r: _copy(r)),
@@ -93,11 +92,6 @@ ROWS: list[Row] = [
 
 def _rate(phase: dict[str, Any]) -> str:
     return f"{phase['seconds']:.1f} s, {phase['rows_per_s']:,.0f}/s"
-
-
-def _seed_split(seed: dict[str, Any]) -> str:
-    inside = seed["seed_report_seconds"]
-    return f"{inside:.1f} s / {seed['seconds'] - inside:.1f} s"
 
 
 def _copy(r: dict[str, Any]) -> str:
