@@ -386,7 +386,12 @@ def phase_api(args: Any) -> dict[str, Any]:
                 _get_ok(client, search_url(urlencode({"search": text, "page_size": SEARCH_PAGE_SIZE})))
             )
 
-        search[label] = summary_ms(_time_calls(one, texts))
+        timings = _time_calls(one, texts)
+        search[label] = summary_ms(timings)
+        search[label]["by_kind"] = {
+            kind: summary_ms([t for (k, _), t in zip(terms, timings, strict=True) if k == kind])
+            for kind in sorted(search["kinds"])
+        }
         hits = [int(answer.json()["count"]) for answer in answers]  # parsed after the clock stopped
         search[label]["with_hits"] = sum(1 for h in hits if h)
         search[label]["median_hits"] = statistics.median(hits)

@@ -62,7 +62,12 @@ ROWS: list[Row] = [
         "",
         lambda r: f"{_cpu(r['search']['analyst'])}; {_cpu(r['search']['rm'])}",
     ),
-    ("search raw LIKE, analyst p50 / p95 / max ms", "", lambda r: _lat(r["raw_search"]["analyst"])),
+    ("search p50 / p95 ms by query kind, analyst", "", lambda r: _by_kind(r["search"]["analyst"])),
+    (
+        "search raw LIKE (SQLite: plain scan, no FTS), analyst p50 / p95 / max ms",
+        "",
+        lambda r: _lat(r["raw_search"]["analyst"]),
+    ),
     ("search raw LIKE, RM p50 / p95 / max ms", "", lambda r: _lat(r["raw_search"]["rm"])),
     (
         "peak memory: seed / raw / API process",
@@ -102,6 +107,11 @@ def _copy(r: dict[str, Any]) -> str:
 
 def _queries(r: dict[str, Any]) -> str:
     return f"{r['c360']['queries_min']}-{r['c360']['queries_max']} {_verdict(r, 'c360_queries_constant')}"
+
+
+def _by_kind(s: dict[str, Any]) -> str:
+    kinds = s["by_kind"]
+    return "; ".join(f"{k} {v['p50_ms']:.0f} / {v['p95_ms']:.0f}" for k, v in sorted(kinds.items()))
 
 
 def _cpu(s: dict[str, Any]) -> str:
