@@ -173,7 +173,10 @@ def get_identifier(*, viewer: User, party: Party, identifier_id: object) -> Iden
 def party_coverage(*, viewer: User, party: Party) -> list[Coverage]:
     """Who covers the party, lead first."""
     return list(
-        Coverage.objects.filter(party=party).select_related("user").order_by("role", "user__username")
+        Coverage.objects.filter(party=party)
+        .select_related("user")
+        .only("party_id", "role", "user__id", "user__username", "user__first_name", "user__last_name")
+        .order_by("role", "user__username")
     )
 
 
