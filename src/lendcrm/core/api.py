@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lendcrm.core import errors
+from lendcrm.core.concurrency import etag_for
 from lendcrm.core.models import IdempotencyRecord, User
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -214,10 +215,6 @@ def acting_user(request: Request) -> User:
     if not isinstance(user, User) or not user.is_authenticated:
         raise exceptions.NotAuthenticated()
     return user
-
-
-def etag_for(obj: models.Model) -> str:
-    return f'"{obj.pk}-{obj.version}"'  # type: ignore[attr-defined]
 
 
 def expected_version(request: Request, obj: models.Model) -> int:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from lendcrm.core import audit, errors
 from lendcrm.core.auth import hash_token, new_token_key
+from lendcrm.core.concurrency import check_version
 from lendcrm.core.models import ApiToken, Branch, RoleGrant, User
 from lendcrm.core.roles import Role
 
@@ -121,8 +122,7 @@ def update_user(
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = {**audit.snapshot(locked, USER_FIELDS), "roles": sorted(locked.role_slugs)}
-        if expected_version is not None and locked.version != expected_version:
-            raise errors.PreconditionFailed()
+        check_version(locked, expected_version)
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.version += 1

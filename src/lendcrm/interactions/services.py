@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import may_write_customers
+from lendcrm.core.concurrency import check_version
 from lendcrm.core.fields import MAX_ID
 from lendcrm.core.models import User
 from lendcrm.interactions.models import Channel, Direction, Interaction, Task, TaskKind, TaskStatus
@@ -464,8 +465,7 @@ def _locked_task(actor: User, task: Task, expected_version: int | None) -> Task:
     """The task re-read under a row lock, after the access checks and the version check."""
     _require_write(actor, task.party_id)
     locked = Task.objects.select_for_update().get(pk=task.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise errors.PreconditionFailed(extra={"current_etag": f'"{locked.pk}-{locked.version}"'})
+    check_version(locked, expected_version)
     return locked
 
 

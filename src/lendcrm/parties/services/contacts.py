@@ -10,6 +10,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
+from lendcrm.core.concurrency import check_version
 from lendcrm.core.models import User
 from lendcrm.parties import validation
 from lendcrm.parties.models import (
@@ -152,8 +153,7 @@ def update_contact(
     attrs = validation.clean_contact_fields(changes)
     with transaction.atomic():
         locked = lock_contact(actor, contact.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise errors.PreconditionFailed()
+        check_version(locked, expected_version)
         before = audit.snapshot(locked, CONTACT_FIELDS)
         for name, value in attrs.items():
             setattr(locked, name, value)

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
+from lendcrm.core.concurrency import check_version
 from lendcrm.core.models import Branch, User
 from lendcrm.core.money import Money
 from lendcrm.core.roles import Role
@@ -167,8 +168,7 @@ def set_coverage(
     members = _clean_coverage(lead, team, "lead")
     with transaction.atomic():
         locked = lock_party(actor, party.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise errors.PreconditionFailed()
+        check_version(locked, expected_version)
         before = _coverage_state(locked)
         _write_coverage(locked, lead, members)
         after = _coverage_state(locked)
@@ -272,8 +272,7 @@ def update_party(
     attrs = validation.clean_profile(changes)
     with transaction.atomic():
         locked = lock_party(actor, party.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise errors.PreconditionFailed()
+        check_version(locked, expected_version)
         target = attrs.get("lifecycle", locked.lifecycle)
         if target != locked.lifecycle and target not in LIFECYCLE_TRANSITIONS[locked.lifecycle]:
             raise errors.Conflict(
