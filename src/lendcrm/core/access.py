@@ -18,6 +18,16 @@ def may_write_customers(user: User) -> bool:
     return user.is_active and bool(user.role_slugs & CUSTOMER_WRITE_ROLES)
 
 
+def require_customer_writer(actor: User | None) -> None:
+    """Only customer-facing roles change customer data; `None` is the system itself (seed, imports)."""
+    if actor is not None and not may_write_customers(actor):
+        from django.utils.translation import gettext as _
+
+        from lendcrm.core.errors import PermissionDenied
+
+        raise PermissionDenied(_("Your roles do not allow changing customer data."))
+
+
 def party_scope(user: User, via: str = "") -> Q | None:
     """A filter limited to the parties `user` may read: on Party itself, or with `via="party"` on rows
     that belong to a party through that foreign key. None when the user sees the whole book."""

@@ -12,13 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
-from lendcrm.core.access import may_write_customers
+from lendcrm.core.access import require_customer_writer
 from lendcrm.core.concurrency import check_version
 from lendcrm.core.fields import MAX_ID
 from lendcrm.core.models import User
 from lendcrm.interactions.models import Channel, Direction, Interaction, Task, TaskKind, TaskStatus
 from lendcrm.parties.models import Contact, ContactRole, Party
-from lendcrm.parties.selectors import visible_parties
+from lendcrm.parties.selectors import can_see_party, visible_parties
 
 INTERACTION_FIELDS = (
     "party_id",
@@ -70,14 +70,9 @@ Problems = dict[str, list[str]]
 # --- shared checks ---------------------------------------------------------------------------------
 def _require_write(actor: User, party_id: int) -> None:
     """404 when the actor cannot see the party (never a hint it exists), 403 when they may not write."""
-    if not visible_parties(viewer=actor).filter(pk=party_id).exists():
+    if not can_see_party(viewer=actor, party_id=party_id):
         raise errors.NotFound()
-    if not may_write_customers(actor):
-        raise errors.PermissionDenied(_("Your roles do not allow changing customer data."))
-
-
-def _can_see(user: User, party_id: int) -> bool:
-    return visible_parties(viewer=user).filter(pk=party_id).exists()
+    require_customer_writer(actor)
 
 
 def _text_problem(value: object, *, max_length: int, required: bool) -> str | None:
@@ -237,8 +232,7 @@ def ingest_batch(*, actor: User, items: list[dict[str, Any]]) -> BatchResult:
         raise errors.field_error("items", _("Send at least one item."))
     if len(items) > max_batch:
         raise errors.field_error("items", _("At most %(n)d items per batch.") % {"n": max_batch})
-    if not may_write_customers(actor):
-        raise errors.PermissionDenied(_("Your roles do not allow changing customer data."))
+    require_customer_writer(actor)
 
     problems: Problems = {}
     now = timezone.now()
@@ -438,7 +432,7 @@ def create_task(
     if problems:
         raise errors.ValidationFailed(field_errors=problems)
     assignee = assignee or actor
-    if assignee.pk != actor.pk and not _can_see(assignee, party.pk):
+    if assignee.pk != actor.pk and not can_see_party(viewer=assignee, party_id=party.pk):
         raise _assignee_problem()
     with transaction.atomic():
         task = Task.objects.create(
@@ -536,7 +530,7 @@ def reassign_task(*, actor: User, task: Task, assignee: User, expected_version: 
     """Hand a task to someone else, who must be able to see its party."""
     with transaction.atomic():
         locked = _locked_task(actor, task, expected_version)
-        if not _can_see(assignee, locked.party_id):
+        if not can_see_party(viewer=assignee, party_id=locked.party_id):
             raise _assignee_problem()
         if assignee.pk == locked.assignee_id:
             return locked

@@ -67,6 +67,11 @@ def visible_parties(*, viewer: User) -> QuerySet[Party]:
     return qs if scope is None else qs.filter(scope)
 
 
+def can_see_party(*, viewer: User, party_id: int) -> bool:
+    """Whether `viewer` may read the party; one query."""
+    return visible_parties(viewer=viewer).filter(pk=party_id).exists()
+
+
 def get_party(*, viewer: User, party_id: object) -> Party:
     """One party the viewer may read, or NotFound (never a hint that it exists)."""
     pk = row_id(party_id)

@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
-from lendcrm.core.access import may_write_customers
 from lendcrm.core.models import User
 from lendcrm.parties.models import (
     Contact,
@@ -16,7 +15,7 @@ from lendcrm.parties.models import (
     Lifecycle,
     Party,
 )
-from lendcrm.parties.selectors import visible_contacts, visible_parties
+from lendcrm.parties.selectors import can_see_party, visible_contacts, visible_parties
 
 PROFILE_FIELDS = (
     "kind",
@@ -69,12 +68,6 @@ LIFECYCLE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-def require_writer(actor: User | None) -> None:
-    """Only customer-facing roles change customer data; `None` is the system itself (seed, imports)."""
-    if actor is not None and not may_write_customers(actor):
-        raise errors.PermissionDenied(_("Your roles do not allow changing customer data."))
-
-
 # --- search text, locking, visibility ---------------------------------------------------------------
 def search_text_of(parts: Iterable[str]) -> str:
     """The search column for these names, identifier values and emails (bulk loaders use it too)."""
@@ -114,7 +107,7 @@ def lock_contact(actor: User | None, contact_id: int) -> Contact:
 
 def ensure_visible(actor: User | None, party: Party) -> None:
     """Refuse a write that would leave a branch- or coverage-scoped actor unable to see the party."""
-    if actor is not None and not visible_parties(viewer=actor).filter(pk=party.pk).exists():
+    if actor is not None and not can_see_party(viewer=actor, party_id=party.pk):
         raise errors.field_error(
             "branch",
             _("You could no longer see this party: book it at your branch or make yourself its coverage."),

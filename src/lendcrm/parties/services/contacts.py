@@ -10,6 +10,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
+from lendcrm.core.access import require_customer_writer
 from lendcrm.core.concurrency import check_version
 from lendcrm.core.models import User
 from lendcrm.parties import validation
@@ -28,7 +29,6 @@ from lendcrm.parties.services.common import (
     lock_party,
     pct_text,
     refresh_search_text,
-    require_writer,
 )
 from lendcrm.parties.validation import NewContactPoint
 
@@ -103,7 +103,7 @@ def create_contact(
     points: Sequence[NewContactPoint] = (),
 ) -> Contact:
     """Record a natural person at a party in a role, with their emails, phones and addresses."""
-    require_writer(actor)
+    require_customer_writer(actor)
     attrs = validation.clean_contact_fields(
         {
             "full_name": full_name,
@@ -149,7 +149,7 @@ def update_contact(
     *, actor: User | None, contact: Contact, expected_version: int | None = None, **changes: Any
 ) -> Contact:
     """Correct a contact's name, title, birth date or nationality."""
-    require_writer(actor)
+    require_customer_writer(actor)
     attrs = validation.clean_contact_fields(changes)
     with transaction.atomic():
         locked = lock_contact(actor, contact.pk)
@@ -170,7 +170,7 @@ def add_contact_role(
     *, actor: User | None, contact: Contact, party: Party, role: str, ownership_pct: Decimal | None = None
 ) -> ContactRole:
     """Give a contact a(nother) role, at this or another party."""
-    require_writer(actor)
+    require_customer_writer(actor)
     pct = validation.clean_role(role, ownership_pct)
     with transaction.atomic():
         locked_contact = lock_contact(actor, contact.pk)
@@ -206,7 +206,7 @@ def add_contact_point(
     is_preferred: bool = False,
 ) -> ContactPoint:
     """Add an email, phone or address; marking it preferred unmarks the previous preferred one of its kind."""
-    require_writer(actor)
+    require_customer_writer(actor)
     point = validation.clean_point(NewContactPoint(kind, value, label, is_preferred))
     with transaction.atomic():
         locked = lock_contact(actor, contact.pk)

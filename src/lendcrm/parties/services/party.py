@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
+from lendcrm.core.access import require_customer_writer
 from lendcrm.core.concurrency import check_version
 from lendcrm.core.models import Branch, User
 from lendcrm.core.money import Money
@@ -32,7 +33,6 @@ from lendcrm.parties.services.common import (
     ensure_visible,
     lock_party,
     refresh_search_text,
-    require_writer,
 )
 
 
@@ -84,7 +84,7 @@ def _insert_identifiers(party: Party, pairs: list[tuple[str, str]]) -> list[Iden
 
 def add_identifier(*, actor: User | None, party: Party, scheme: str, value: str) -> Identifier:
     """Register one more identifier for a party."""
-    require_writer(actor)
+    require_customer_writer(actor)
     pairs = validation.clean_identifiers([(scheme, value)], "")
     with transaction.atomic():
         locked = lock_party(actor, party.pk)
@@ -105,7 +105,7 @@ def add_identifier(*, actor: User | None, party: Party, scheme: str, value: str)
 
 def remove_identifier(*, actor: User | None, identifier: Identifier) -> None:
     """Withdraw an identifier registered in error."""
-    require_writer(actor)
+    require_customer_writer(actor)
     with transaction.atomic():
         locked = lock_party(actor, identifier.party_id)
         deleted, _n = Identifier.objects.filter(pk=identifier.pk, party=locked).delete()
@@ -164,7 +164,7 @@ def set_coverage(
     expected_version: int | None = None,
 ) -> Party:
     """Replace who covers a party: one lead RM (or none) and team members."""
-    require_writer(actor)
+    require_customer_writer(actor)
     members = _clean_coverage(lead, team, "lead")
     with transaction.atomic():
         locked = lock_party(actor, party.pk)
@@ -210,7 +210,7 @@ def create_party(
     team: Sequence[User] = (),
 ) -> Party:
     """Create a customer or prospect with its identifiers and coverage; an RM creating one leads it."""
-    require_writer(actor)
+    require_customer_writer(actor)
     attrs = validation.clean_profile(
         {
             "kind": kind,
@@ -265,7 +265,7 @@ def update_party(
     *, actor: User | None, party: Party, expected_version: int | None = None, **changes: Any
 ) -> Party:
     """Change a party's profile; lifecycle moves only along LIFECYCLE_TRANSITIONS."""
-    require_writer(actor)
+    require_customer_writer(actor)
     unknown = sorted(set(changes) - set(PROFILE_FIELDS))
     if unknown:
         raise errors.ValidationFailed(field_errors={name: [_("Unknown field.")] for name in unknown})

@@ -8,6 +8,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
+from lendcrm.core.access import require_customer_writer
 from lendcrm.core.models import User
 from lendcrm.parties import graph, validation
 from lendcrm.parties.models import (
@@ -19,7 +20,6 @@ from lendcrm.parties.models import (
 from lendcrm.parties.services.common import (
     lock_party,
     pct_text,
-    require_writer,
 )
 
 
@@ -70,7 +70,7 @@ def create_relationship(
     note: str = "",
 ) -> Relationship:
     """Link two parties; ownership stays acyclic and at most 100 % into any party."""
-    require_writer(actor)
+    require_customer_writer(actor)
     validation.field("kind", validation.check_choice, kind, RelationshipKind, blank=False)
     note = validation.field("note", validation.check_text, note, limit=300)
     if from_party.pk == to_party.pk:
@@ -121,7 +121,7 @@ def create_relationship(
 
 def delete_relationship(*, actor: User | None, relationship: Relationship) -> None:
     """Remove a link between two parties."""
-    require_writer(actor)
+    require_customer_writer(actor)
     with transaction.atomic():
         graph.lock_graph()
         lock_party(actor, relationship.from_party_id)
