@@ -463,6 +463,20 @@ def _locked_task(actor: User, task: Task, expected_version: int | None) -> Task:
     return locked
 
 
+def _save_task_change(actor: User, locked: Task, before: dict[str, Any], action: str) -> None:
+    """Save a changed task under a new version and audit what changed, in the caller's transaction."""
+    locked.version += 1
+    locked.save()
+    audit.record(
+        actor=actor,
+        action=action,
+        object_type="task",
+        object_id=locked.pk,
+        party_id=locked.party_id,
+        changes=audit.diff(before, audit.snapshot(locked, TASK_FIELDS)),
+    )
+
+
 def update_task(*, actor: User, task: Task, expected_version: int | None, **fields: Any) -> Task:
     """Change a task's title, description, kind, due date, or cancel/reopen it."""
     unknown = sorted(set(fields) - TASK_UPDATABLE)
@@ -484,19 +498,9 @@ def update_task(*, actor: User, task: Task, expected_version: int | None, **fiel
         if status == TaskStatus.OPEN:
             locked.completed_at = None
             locked.completed_by = None
-        after = audit.snapshot(locked, TASK_FIELDS)
-        if after == before:
+        if audit.snapshot(locked, TASK_FIELDS) == before:
             return locked
-        locked.version += 1
-        locked.save()
-        audit.record(
-            actor=actor,
-            action="task.updated",
-            object_type="task",
-            object_id=locked.pk,
-            party_id=locked.party_id,
-            changes=audit.diff(before, after),
-        )
+        _save_task_change(actor, locked, before, "task.updated")
     return locked
 
 
@@ -513,16 +517,7 @@ def complete_task(*, actor: User, task: Task, expected_version: int | None = Non
         locked.status = TaskStatus.DONE
         locked.completed_at = timezone.now()
         locked.completed_by = actor
-        locked.version += 1
-        locked.save()
-        audit.record(
-            actor=actor,
-            action="task.completed",
-            object_type="task",
-            object_id=locked.pk,
-            party_id=locked.party_id,
-            changes=audit.diff(before, audit.snapshot(locked, TASK_FIELDS)),
-        )
+        _save_task_change(actor, locked, before, "task.completed")
     return locked
 
 
@@ -536,14 +531,5 @@ def reassign_task(*, actor: User, task: Task, assignee: User, expected_version: 
             return locked
         before = audit.snapshot(locked, TASK_FIELDS)
         locked.assignee = assignee
-        locked.version += 1
-        locked.save()
-        audit.record(
-            actor=actor,
-            action="task.reassigned",
-            object_type="task",
-            object_id=locked.pk,
-            party_id=locked.party_id,
-            changes=audit.diff(before, audit.snapshot(locked, TASK_FIELDS)),
-        )
+        _save_task_change(actor, locked, before, "task.reassigned")
     return locked
