@@ -319,6 +319,20 @@ def test_coverage_endpoints(
     assert client.get(url).json()["lead"]["id"] == rm_2.pk
 
 
+def test_coverage_with_an_unknown_team_member_names_it_and_changes_nothing(
+    api_client: Client, rm_a: User, make_user: Callable[..., User], make_party: MakeParty
+) -> None:
+    party = make_party("Acme", actor=rm_a)
+    client = api_client(rm_a)
+    url = f"{detail(party)}coverage/"
+    agent = make_user("agent_1", Role.SERVICE_AGENT)
+    before = client.get(url).json()
+    unknown = client.put(url, {"lead": rm_a.pk, "team": [agent.pk, 10**12]}, format="json")
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"] == {"team": [f"{10**12} is not an active member of staff."]}
+    assert client.get(url).json() == before
+
+
 # --- list, search and filters ---------------------------------------------------------------------
 @pytest.fixture
 def book(make_party: MakeParty, rm_a: User, branch_b: Branch) -> dict[str, Party]:

@@ -82,15 +82,6 @@ class UserUpdateInput(StrictSerializer):
     is_active = Flag(required=False)
 
 
-def _branch_by_code(code: str | None) -> Branch | None:
-    if code is None:
-        return None
-    branch = Branch.objects.filter(code=code.strip().upper()).first()
-    if branch is None:
-        raise errors.field_error("branch", f"No branch has the code {code}.")
-    return branch
-
-
 class BranchList(APIView):
     @extend_schema(
         responses={200: paginated(BranchSerializer), **problems(400, 404)}, operation_id="branches_list"
@@ -134,7 +125,8 @@ class UserList(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         data = parse(UserCreateInput, request.data)
-        data["branch"] = _branch_by_code(data.pop("branch"))
+        code = data.pop("branch")
+        data["branch"] = selectors.branch_by_code(code) if code is not None else None
         user = services.create_user(actor=acting_user(request), **data)
         return Response(
             UserSerializer(selectors.user_with_roles(user.pk)).data, status=status.HTTP_201_CREATED
@@ -163,7 +155,8 @@ class UserDetail(APIView):
         version = expected_version(request, user)
         data = parse(UserUpdateInput, request.data)
         if "branch" in data:
-            data["branch"] = _branch_by_code(data["branch"])
+            code = data["branch"]
+            data["branch"] = selectors.branch_by_code(code) if code is not None else None
         user = services.update_user(actor=acting_user(request), user=user, expected_version=version, **data)
         fresh = selectors.user_with_roles(user.pk)
         assert fresh is not None

@@ -33,7 +33,7 @@ from lendcrm.core.api import (
 )
 from lendcrm.core.fields import AwareDateTime, Text, id_field, query_id_field
 from lendcrm.core.models import User
-from lendcrm.core.selectors import user_with_roles
+from lendcrm.core.selectors import staff_members
 from lendcrm.interactions import selectors, services
 from lendcrm.interactions.models import Channel, Direction, Interaction, Task, TaskKind, TaskStatus
 from lendcrm.parties.selectors import get_party
@@ -232,10 +232,7 @@ def _assignee(user_id: int | None) -> User | None:
     """A member of staff by id; an unknown id reads like one who cannot see the party (no enumeration)."""
     if user_id is None:
         return None
-    user = user_with_roles(user_id)
-    if user is None:
-        raise errors.field_error("assignee", str(_("This user cannot see this party.")))
-    return user
+    return staff_members([user_id], field="assignee", unknown=str(_("This user cannot see this party.")))[0]
 
 
 def _batch_refusal(detail: Any) -> Exception:

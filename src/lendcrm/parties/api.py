@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lendcrm.core import errors
 from lendcrm.core import selectors as core_selectors
 from lendcrm.core.api import (
     IDEMPOTENCY_PARAMETER,
@@ -56,22 +55,18 @@ from lendcrm.parties.serializers import (
 
 # --- helpers --------------------------------------------------------------------------------------
 def _branch(actor: User, code: str | None) -> Branch | None:
-    if code is None:
-        return actor.branch
-    found = core_selectors.branches(viewer=actor).filter(code=code.strip().upper()).first()
-    if found is None:
-        raise errors.field_error("branch", _("No branch has the code %(code)s.") % {"code": code})
-    return found
+    """The booking branch named in input; without one, the actor's own."""
+    return actor.branch if code is None else core_selectors.branch_by_code(code)
 
 
-def _staff(user_id: int, field: str) -> User:
-    """A member of staff by id; an unknown id gets the same answer as an unsuitable one (no enumeration)."""
-    user = core_selectors.user_with_roles(user_id)
-    if user is None:
-        if field == "team":
-            raise errors.field_error(field, _("%(id)s is not an active member of staff.") % {"id": user_id})
-        raise errors.field_error(field, _("The lead must be an active relationship manager."))
-    return user
+def _staff(user_ids: list[int], field: str, unknown: str) -> list[User]:
+    return core_selectors.staff_members(user_ids, field=field, unknown=unknown)
+
+
+def _lead(user_id: int | None, field: str) -> User | None:
+    if user_id is None:
+        return None
+    return _staff([user_id], field, _("The lead must be an active relationship manager."))[0]
 
 
 def _with_money(data: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +112,7 @@ class PartyList(APIView):
         data["branch"] = _branch(actor, data.get("branch"))
         _with_money(data)
         lead_id = data.pop("lead_rm")
-        data["lead_rm"] = _staff(lead_id, "lead_rm") if lead_id is not None else None
+        data["lead_rm"] = _lead(lead_id, "lead_rm")
         data["identifiers"] = [(i["scheme"], i["value"]) for i in data.get("identifiers", [])]
         party = services.create_party(actor=actor, **data)
         return _party_response(actor, party.pk, status.HTTP_201_CREATED)
@@ -198,8 +193,8 @@ class PartyCoverage(APIView):
         party = selectors.get_party(viewer=actor, party_id=pk)
         version = expected_version(request, party) if request.headers.get("If-Match") else None
         data = parse(CoverageInput, request.data)
-        lead = _staff(data["lead"], "lead") if data["lead"] is not None else None
-        team = [_staff(user_id, "team") for user_id in dict.fromkeys(data["team"])]
+        lead = _lead(data["lead"], "lead")
+        team = _staff(data["team"], "team", _("%(id)s is not an active member of staff."))
         services.set_coverage(actor=actor, party=party, lead=lead, team=team, expected_version=version)
         return Response(coverage_payload(selectors.party_coverage(viewer=actor, party=party)))
 
