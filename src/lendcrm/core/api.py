@@ -228,6 +228,11 @@ def expected_version(request: Request, obj: models.Model) -> int:
     return int(obj.version)  # type: ignore[attr-defined]
 
 
+def optional_version(request: Request, obj: models.Model) -> int | None:
+    """For writes where If-Match is optional: checked when sent (412 when stale), None when not."""
+    return expected_version(request, obj) if request.headers.get("If-Match") else None
+
+
 def with_etag(response: Response, obj: models.Model) -> Response:
     response["ETag"] = etag_for(obj)
     return response

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -24,6 +23,7 @@ from lendcrm.core.api import (
     acting_user,
     expected_version,
     idempotent,
+    optional_version,
     paginate,
     paginated,
     parse,
@@ -256,10 +256,6 @@ def _batch_refusal(detail: Any) -> Exception:
     )
 
 
-def _optional_version(request: Request, task: Task) -> int | None:
-    return expected_version(request, task) if request.headers.get("If-Match") else None
-
-
 # --- interactions --------------------------------------------------------------------------------
 class InteractionList(APIView):
     @extend_schema(
@@ -270,16 +266,14 @@ class InteractionList(APIView):
     )
     def get(self, request: Request) -> Response:
         query = parse_query(InteractionQuery, request.query_params)
-        qs: QuerySet[Interaction] = selectors.visible_interactions(viewer=acting_user(request))
-        if "party" in query:
-            qs = qs.filter(party_id=query["party"])
-        if "channel" in query:
-            qs = qs.filter(channel=query["channel"])
-        if "since" in query:
-            qs = qs.filter(occurred_at__gte=query["since"])
-        if "until" in query:
-            qs = qs.filter(occurred_at__lt=query["until"])
-        return paginate(request, self, qs.order_by("-occurred_at", "-id"), InteractionSerializer)
+        qs = selectors.interaction_list(
+            viewer=acting_user(request),
+            party_id=query.get("party"),
+            channel=query.get("channel"),
+            since=query.get("since"),
+            until=query.get("until"),
+        )
+        return paginate(request, self, qs, InteractionSerializer)
 
     @extend_schema(
         request=InteractionInput,
@@ -353,18 +347,15 @@ class TaskList(APIView):
         summary="Tasks you may see, soonest due first",
     )
     def get(self, request: Request) -> Response:
-        viewer = acting_user(request)
         query = parse_query(TaskQuery, request.query_params)
-        qs: QuerySet[Task] = selectors.visible_tasks(viewer=viewer)
-        if query.get("mine"):
-            qs = qs.filter(assignee=viewer)
-        if query.get("overdue"):
-            qs = qs.filter(status=TaskStatus.OPEN, due_date__lt=timezone.localdate())
-        if "status" in query:
-            qs = qs.filter(status=query["status"])
-        if "party" in query:
-            qs = qs.filter(party_id=query["party"])
-        return paginate(request, self, qs.order_by("due_date", "id"), TaskSerializer)
+        qs = selectors.task_list(
+            viewer=acting_user(request),
+            mine=bool(query.get("mine")),
+            overdue=bool(query.get("overdue")),
+            status=query.get("status"),
+            party_id=query.get("party"),
+        )
+        return paginate(request, self, qs, TaskSerializer)
 
     @extend_schema(
         request=TaskInput,
@@ -414,7 +405,7 @@ class TaskComplete(APIView):
         actor = acting_user(request)
         task = selectors.get_task(viewer=actor, task_id=pk)
         task = services.complete_task(
-            actor=actor, task=task, expected_version=_optional_version(request, task)
+            actor=actor, task=task, expected_version=optional_version(request, task)
         )
         return with_etag(Response(TaskSerializer(task).data), task)
 
@@ -429,7 +420,7 @@ class TaskReassign(APIView):
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
         task = selectors.get_task(viewer=actor, task_id=pk)
-        version = _optional_version(request, task)
+        version = optional_version(request, task)
         assignee = _assignee(parse(ReassignInput, request.data)["assignee"])
         assert assignee is not None
         task = services.reassign_task(actor=actor, task=task, assignee=assignee, expected_version=version)

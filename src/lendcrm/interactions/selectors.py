@@ -103,6 +103,46 @@ def overdue_tasks(*, viewer: User, today: date | None = None, all: bool = False)
     return qs.order_by("due_date", "id")
 
 
+def interaction_list(
+    *,
+    viewer: User,
+    party_id: int | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Interaction]:
+    """Interactions the viewer may see, filtered, newest first."""
+    qs = visible_interactions(viewer=viewer)
+    if party_id is not None:
+        qs = qs.filter(party_id=party_id)
+    if channel is not None:
+        qs = qs.filter(channel=channel)
+    if since is not None:
+        qs = qs.filter(occurred_at__gte=since)
+    if until is not None:
+        qs = qs.filter(occurred_at__lt=until)
+    return qs.order_by("-occurred_at", "-id")
+
+
+def task_list(
+    *,
+    viewer: User,
+    mine: bool = False,
+    overdue: bool = False,
+    status: str | None = None,
+    party_id: int | None = None,
+) -> QuerySet[Task]:
+    """Tasks the viewer may see, filtered, soonest due first; `overdue` means open and past due."""
+    qs = overdue_tasks(viewer=viewer, all=not mine) if overdue else visible_tasks(viewer=viewer)
+    if mine:
+        qs = qs.filter(assignee=viewer)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if party_id is not None:
+        qs = qs.filter(party_id=party_id)
+    return qs.order_by("due_date", "id")
+
+
 # --- the timeline --------------------------------------------------------------------------------
 # Order of kinds that share a timestamp (higher first in the descending timeline).
 KIND_RANK = {"change": 0, "task_completed": 1, "task_created": 2, "interaction": 3}

@@ -17,6 +17,7 @@ from lendcrm.core.api import (
     acting_user,
     expected_version,
     idempotent,
+    optional_version,
     paginate,
     paginated,
     parse,
@@ -191,7 +192,7 @@ class PartyCoverage(APIView):
     def put(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
         party = selectors.get_party(viewer=actor, party_id=pk)
-        version = expected_version(request, party) if request.headers.get("If-Match") else None
+        version = optional_version(request, party)
         data = parse(CoverageInput, request.data)
         lead = _lead(data["lead"], "lead")
         team = _staff(data["team"], "team", _("%(id)s is not an active member of staff."))
