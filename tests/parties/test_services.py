@@ -588,3 +588,22 @@ def test_linking_to_a_party_out_of_scope_is_not_found(
         services.create_relationship(actor=rm_b, from_party=mine, to_party=theirs, kind="guarantor_of")
     with pytest.raises(errors.NotFound):
         services.create_contact(actor=rm_b, party=theirs, role="cfo", full_name="Spy")
+
+
+def test_links_and_shared_contacts_are_audited_in_every_party_they_touch(
+    rm_a: User, make_party: MakeParty
+) -> None:
+    parent, child = make_party("Parent", actor=rm_a), make_party("Child", actor=rm_a)
+    link = services.create_relationship(
+        actor=rm_a, from_party=parent, to_party=child, kind="parent_of", ownership_pct=Decimal(60)
+    )
+    events = AuditEvent.objects.filter(object_type="relationship", object_id=str(link.pk))
+    assert sorted(events.values_list("party_id", flat=True)) == sorted([parent.pk, child.pk])
+
+    contact = services.create_contact(actor=rm_a, party=parent, role="director", full_name="Wang Fang")
+    services.add_contact_role(actor=rm_a, contact=contact, party=child, role="cfo")
+    contact.refresh_from_db()
+    services.update_contact(actor=rm_a, contact=contact, expected_version=contact.version, title="Chair")
+    updates = AuditEvent.objects.filter(action="contact.updated", object_id=str(contact.pk))
+    assert sorted(updates.values_list("party_id", flat=True)) == sorted([parent.pk, child.pk])
+    assert all(e.changes["after"] == {"title": "Chair"} for e in updates)

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -88,6 +89,28 @@ def record(
     head.last_hash = event.hash
     head.save(update_fields=["last_hash"])
     return event
+
+
+def record_for_parties(
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: object,
+    party_ids: Iterable[int],
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """One event per party an object belongs to (a contact at two parties, a link's two ends), so
+    the change shows in each party's timeline."""
+    for party_id in party_ids:
+        record(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            party_id=party_id,
+            changes=changes,
+        )
 
 
 @dataclass(frozen=True)

@@ -57,15 +57,14 @@ def _party_ids_of(contact: Contact) -> list[int]:
 
 def _audit_contact(actor: User | None, action: str, contact: Contact, changes: dict[str, Any]) -> None:
     """One event per party the contact belongs to, so it shows in each party's timeline."""
-    for party_id in _party_ids_of(contact):
-        audit.record(
-            actor=actor,
-            action=action,
-            object_type="contact",
-            object_id=contact.pk,
-            party_id=party_id,
-            changes=changes,
-        )
+    audit.record_for_parties(
+        actor=actor,
+        action=action,
+        object_type="contact",
+        object_id=contact.pk,
+        party_ids=_party_ids_of(contact),
+        changes=changes,
+    )
 
 
 def _insert_points(contact: Contact, points: Sequence[NewContactPoint]) -> list[ContactPoint]:

@@ -49,15 +49,14 @@ def _relationship_state(rel: Relationship) -> dict[str, Any]:
 
 def _audit_relationship(actor: User | None, action: str, rel: Relationship, changes: dict[str, Any]) -> None:
     """One event for each end, so the link shows in both parties' timelines."""
-    for party_id in (rel.from_party_id, rel.to_party_id):
-        audit.record(
-            actor=actor,
-            action=action,
-            object_type="relationship",
-            object_id=rel.pk,
-            party_id=party_id,
-            changes=changes,
-        )
+    audit.record_for_parties(
+        actor=actor,
+        action=action,
+        object_type="relationship",
+        object_id=rel.pk,
+        party_ids=(rel.from_party_id, rel.to_party_id),
+        changes=changes,
+    )
 
 
 def create_relationship(
