@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, models, transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from lendcrm.core import errors
 from lendcrm.core.concurrency import etag_for
 from lendcrm.core.models import IdempotencyRecord, User
+from lendcrm.core.schema import REFUSALS
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -58,22 +59,10 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_": [str(detail)]}
 
 
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
 def problems(*codes: int) -> dict[int, Any]:
-    """Declared error responses for extend_schema."""
-    return dict.fromkeys(codes, ProblemSerializer)
+    """Error responses an operation declares beyond the common ones; core.schema gives every 4xx the
+    one Problem (RFC 9457) body."""
+    return {code: OpenApiResponse(description=REFUSALS.get(str(code), "Refused.")) for code in codes}
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -31,6 +31,13 @@ PROBLEM_SCHEMA = {
     },
     "required": ["type", "title", "status", "detail", "code"],
 }
+# What each refusal means; the common ones below any operation can give.
+REFUSALS = {
+    "409": "Conflicts with the current state.",
+    "412": "The object changed since you read it (stale If-Match).",
+    "422": "Idempotency-Key reused with another body.",
+    "428": "If-Match is required.",
+}
 # Refusals any operation can give: bad input, authentication, scope, size, media type, rate limits.
 COMMON_REFUSALS = {
     "400": "The request is malformed or a field is not valid.",
@@ -43,6 +50,7 @@ COMMON_REFUSALS = {
     "415": "Unsupported media type.",
     "429": "Too many requests; see Retry-After.",
 }
+REFUSALS.update(COMMON_REFUSALS)
 
 
 def problem_responses_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
