@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench install lock clean
+.PHONY: demo test lint typecheck bench install lock clean system-packages messages
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,17 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# Browser tests drive Debian's Chromium (never a downloaded browser) and need CJK fonts to render Chinese;
+# the catalogue test extracts strings with GNU gettext. Installed from Debian when missing.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext
+system-packages:
+	@if ! command -v chromium >/dev/null || ! command -v xgettext >/dev/null \
+	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
+	  echo "Installing $(SYSTEM_PACKAGES) from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/lendcrm demo
 
@@ -24,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 # The suite runs on SQLite, then again on PostgreSQL when LENDCRM_TEST_DATABASE_URL is set (as in CI).
-test: $(STAMP) lint
+test: $(STAMP) system-packages lint
 	LENDCRM_DATABASE_URL=sqlite:///$(CURDIR)/test-lendcrm.sqlite3 $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ -n "$$LENDCRM_TEST_DATABASE_URL" ]; then \
 	  echo "--- the same suite on PostgreSQL ---"; \
@@ -33,6 +44,10 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Re-extract the translatable strings and rebuild the .mo files after changing UI text.
+messages: $(STAMP) system-packages
+	$(BIN)/python scripts/i18n.py extract compile
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv

@@ -37,7 +37,8 @@ ALLOWED_HOSTS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lendcrm.web",  # first, so its templates (admin branding, error pages) win
+    "lendcrm.core.apps.LendcrmAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
+    "js_lib_htmx",
     "lendcrm.core",
     "lendcrm.parties",
     "lendcrm.interactions",
@@ -65,6 +68,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lendcrm.web.middleware.SessionIdleTimeoutMiddleware",
+    "lendcrm.web.middleware.WorkspaceLoginRequiredMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -85,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "lendcrm.web.context_processors.workspace",
             ],
         },
     },
@@ -113,7 +120,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LENDCRM_LOGIN_MAX_FAILURES = env_int("LENDCRM_LOGIN_MAX_FAILURES", 5)
 LENDCRM_LOGIN_LOCKOUT_SECONDS = env_int("LENDCRM_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# A session ends 8 hours after sign-in, or after an hour without a request, whichever comes first.
 SESSION_COOKIE_AGE = env_int("LENDCRM_SESSION_SECONDS", 8 * 3600)
+LENDCRM_SESSION_IDLE_SECONDS = env_int("LENDCRM_SESSION_IDLE_SECONDS", 3600)
+LOGIN_URL = "ui:login"
+LOGIN_REDIRECT_URL = "ui:home"
+LOGOUT_REDIRECT_URL = "ui:login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -138,7 +150,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = LENDCRM_MAX_BODY_BYTES
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "UTC"
+TIME_ZONE = os.environ.get("LENDCRM_TIME_ZONE", "UTC")
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "lendcrm.web.views.csrf_failure"
 USE_I18N = True
 USE_TZ = True
 

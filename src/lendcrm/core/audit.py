@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lendcrm.core.logging import request_id_var
 from lendcrm.core.models import AuditChainHead, AuditEvent, User
@@ -135,13 +136,13 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
             break
         for event in batch:
             if event.prev_hash != expected_prev:
-                return ChainReport(checked, event.id, "link to the previous entry is broken")
+                return ChainReport(checked, event.id, _("link to the previous entry is broken"))
             if _digest(event) != event.hash:
-                return ChainReport(checked, event.id, "content does not match its hash")
+                return ChainReport(checked, event.id, _("content does not match its hash"))
             expected_prev = event.hash
             checked += 1
             last_id = event.id
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and checked and head.last_hash != expected_prev:
-        return ChainReport(checked, last_id, "entries after this one were removed")
+        return ChainReport(checked, last_id, _("entries after this one were removed"))
     return ChainReport(checked, None)

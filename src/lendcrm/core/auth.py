@@ -14,7 +14,11 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from lendcrm.core.access import sees_whole_book
 from lendcrm.core.models import ApiToken, User
+from lendcrm.core.roles import Role
+
+CUSTOMER_APPS = frozenset({"parties", "interactions"})
 
 TOKEN_PREFIX_LEN = 8
 
@@ -55,6 +59,23 @@ class LockoutModelBackend(ModelBackend):
             until = now + timedelta(seconds=settings.LENDCRM_LOGIN_LOCKOUT_SECONDS)
             User.objects.filter(pk=user.pk).update(locked_until=until, failed_login_count=0)
         return None
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        """Back-office rights come from roles, not from Django's permission tables: administrators
+        configure the organisation (core); whole-book roles may look at customer data."""
+        if not isinstance(user_obj, User) or not user_obj.is_active:
+            return False
+        app_label, _dot, codename = perm.partition(".")
+        if app_label == "core":
+            return user_obj.has_role(Role.ADMINISTRATOR)
+        return app_label in CUSTOMER_APPS and codename.startswith("view_") and sees_whole_book(user_obj)
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        if not isinstance(user_obj, User) or not user_obj.is_active:
+            return False
+        if app_label == "core":
+            return user_obj.has_role(Role.ADMINISTRATOR)
+        return app_label in CUSTOMER_APPS and sees_whole_book(user_obj)
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

@@ -1,6 +1,9 @@
 """The one error hierarchy: every refusal carries a code and an HTTP status."""
 
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 
 
 class DomainError(Exception):
@@ -8,7 +11,7 @@ class DomainError(Exception):
 
     status = 400
     code = "invalid"
-    title = "The request was refused."
+    title: Any = _("The request was refused.")
 
     def __init__(
         self,
@@ -18,7 +21,7 @@ class DomainError(Exception):
         code: str | None = None,
         extra: Mapping[str, object] | None = None,
     ) -> None:
-        self.detail = str(detail) if detail is not None else self.title
+        self.detail = str(detail) if detail is not None else str(self.title)
         self.field_errors = {k: [str(m) for m in v] for k, v in (field_errors or {}).items()}
         if code:
             self.code = code
@@ -29,43 +32,43 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     status = 400
     code = "validation_failed"
-    title = "Some fields are not valid."
+    title: Any = _("Some fields are not valid.")
 
 
 class NotFound(DomainError):
     status = 404
     code = "not_found"
-    title = "Not found."
+    title: Any = _("Not found.")
 
 
 class PermissionDenied(DomainError):
     status = 403
     code = "permission_denied"
-    title = "You are not allowed to do this."
+    title: Any = _("You are not allowed to do this.")
 
 
 class Conflict(DomainError):
     status = 409
     code = "conflict"
-    title = "The request conflicts with the current state."
+    title: Any = _("The request conflicts with the current state.")
 
 
 class PreconditionFailed(DomainError):
     status = 412
     code = "precondition_failed"
-    title = "The object changed since you read it."
+    title: Any = _("The object changed since you read it.")
 
 
 class PreconditionRequired(DomainError):
     status = 428
     code = "precondition_required"
-    title = "Send If-Match with the ETag you read."
+    title: Any = _("Send If-Match with the ETag you read.")
 
 
 class Unprocessable(DomainError):
     status = 422
     code = "unprocessable"
-    title = "The request cannot be processed."
+    title: Any = _("The request cannot be processed.")
 
 
 def field_error(field: str, message: str, *, code: str | None = None) -> ValidationFailed:

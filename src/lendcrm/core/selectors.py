@@ -1,12 +1,13 @@
 """Reads of the organisation."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
-from lendcrm.core.models import Branch, User
+from lendcrm.core.models import AuditEvent, Branch, User
 from lendcrm.core.roles import Role
 
 
@@ -18,7 +19,7 @@ def branches(*, viewer: User) -> QuerySet[Branch]:
 def users(*, viewer: User) -> QuerySet[User]:
     """Only administrators list users."""
     if not viewer.has_role(Role.ADMINISTRATOR):
-        raise errors.PermissionDenied("Only an administrator lists users.")
+        raise errors.PermissionDenied(_("Only an administrator lists users."))
     return _staff().order_by("username")
 
 
@@ -51,3 +52,54 @@ def staff_members(user_ids: Iterable[int], *, field: str, unknown: str) -> list[
         if user_id not in found:
             raise errors.field_error(field, unknown % {"id": user_id})
     return [found[user_id] for user_id in wanted]
+
+
+def staff_names(user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names of members of staff, in one query; names of colleagues are not customer data."""
+    wanted = {i for i in user_ids if i is not None}
+    rows = User.objects.filter(pk__in=wanted).only("username", "first_name", "last_name")
+    return {u.pk: u.get_full_name() or u.username for u in rows}
+
+
+def front_office(*, branch_id: int | None = None) -> QuerySet[User]:
+    """Active relationship managers and service agents (of one branch if given), by name."""
+    qs = User.objects.filter(
+        is_active=True, role_grants__role__in=[Role.RELATIONSHIP_MANAGER, Role.SERVICE_AGENT]
+    ).distinct()
+    if branch_id is not None:
+        qs = qs.filter(branch_id=branch_id)
+    return qs.order_by("first_name", "last_name", "username")
+
+
+def audit_events(
+    *,
+    viewer: User,
+    actor_id: int | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    party_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """The audit trail, newest first, filtered; only compliance officers read it."""
+    if not viewer.has_role(Role.COMPLIANCE_OFFICER):
+        raise errors.NotFound()
+    qs = AuditEvent.objects.select_related("actor")
+    if actor_id is not None:
+        qs = qs.filter(actor_id=actor_id)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if object_id:
+        qs = qs.filter(object_id=object_id)
+    if party_id is not None:
+        qs = qs.filter(party_id=party_id)
+    if since is not None:
+        qs = qs.filter(occurred_at__gte=since)
+    if until is not None:
+        qs = qs.filter(occurred_at__lt=until)
+    return qs.order_by("-id")
+
+
+def audit_object_types() -> list[str]:
+    """The kinds of object the trail mentions, for the filter."""
+    return list(AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct())

@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.auth import hash_token, new_token_key
@@ -19,7 +20,7 @@ USER_FIELDS = ("username", "first_name", "last_name", "email", "branch_id", "is_
 
 def _require_admin(actor: User | None) -> None:
     if actor is not None and not actor.has_role(Role.ADMINISTRATOR):
-        raise errors.PermissionDenied("Only an administrator manages branches and users.")
+        raise errors.PermissionDenied(_("Only an administrator manages branches and users."))
 
 
 def create_branch(
@@ -35,9 +36,11 @@ def create_branch(
     code = code.strip().upper()
     with transaction.atomic():
         if Branch.objects.filter(code=code).exists():
-            raise errors.field_error("code", f"A branch with code {code} already exists.", code="duplicate")
+            raise errors.field_error(
+                "code", _("A branch with code %(code)s already exists.") % {"code": code}, code="duplicate"
+            )
         if is_head_office and Branch.objects.filter(is_head_office=True).exists():
-            raise errors.field_error("is_head_office", "There is already a head office.", code="duplicate")
+            raise errors.field_error("is_head_office", _("There is already a head office."), code="duplicate")
         branch = Branch.objects.create(
             code=code,
             name=name.strip(),
@@ -60,7 +63,9 @@ def _validated_roles(roles: Iterable[str]) -> list[str]:
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
         raise errors.field_error(
-            "roles", f"Unknown role: {', '.join(unknown)}. Known: {', '.join(Role.values)}."
+            "roles",
+            _("Unknown role: %(unknown)s. Known: %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(Role.values)},
         )
     return roles
 
@@ -81,7 +86,7 @@ def create_user(
     role_list = _validated_roles(roles)
     username = username.strip()
     if not username:
-        raise errors.field_error("username", "A username is required.")
+        raise errors.field_error("username", _("A username is required."))
     user = User(username=username, first_name=first_name, last_name=last_name, email=email, branch=branch)
     if password:
         try:
@@ -93,7 +98,9 @@ def create_user(
         user.set_unusable_password()
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise errors.field_error("username", f"The username {username} is taken.", code="duplicate")
+            raise errors.field_error(
+                "username", _("The username %(name)s is taken.") % {"name": username}, code="duplicate"
+            )
         user.save()
         RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in role_list])
         audit.record(
@@ -118,7 +125,7 @@ def update_user(
     _require_admin(actor)
     unknown = set(fields) - {"first_name", "last_name", "email", "branch", "is_active"}
     if unknown:
-        raise errors.ValidationFailed(field_errors={f: ["Unknown field."] for f in unknown})
+        raise errors.ValidationFailed(field_errors={f: [_("Unknown field.")] for f in unknown})
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = {**audit.snapshot(locked, USER_FIELDS), "roles": sorted(locked.role_slugs)}

@@ -103,6 +103,28 @@ def overdue_tasks(*, viewer: User, today: date | None = None, all: bool = False)
     return qs.order_by("due_date", "id")
 
 
+def my_recent_interactions(*, viewer: User, limit: int = 10) -> list[Interaction]:
+    """The interactions the viewer logged most recently, on parties they may still read."""
+    return list(
+        visible_interactions(viewer=viewer)
+        .filter(staff=viewer)
+        .select_related("party")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+def team_tasks(*, viewer: User) -> QuerySet[Task]:
+    """Open tasks of the viewer's colleagues at the same branch, on parties the viewer may read."""
+    if viewer.branch_id is None:
+        return Task.objects.none()
+    return (
+        visible_tasks(viewer=viewer)
+        .filter(status=TaskStatus.OPEN, assignee__branch_id=viewer.branch_id)
+        .exclude(assignee=viewer)
+        .order_by("due_date", "id")
+    )
+
+
 def interaction_list(
     *,
     viewer: User,

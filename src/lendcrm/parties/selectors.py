@@ -6,6 +6,7 @@ has more members without learning who they are."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -468,3 +469,23 @@ def customer_360(*, viewer: User, party_id: object) -> Customer360:
             party_id=party.pk,
         )
     return view
+
+
+# --- the workspace's lists ----------------------------------------------------------------------------
+def kyc_reviews_due(*, viewer: User, until: date) -> QuerySet[Party]:
+    """Parties the viewer covers whose KYC review falls due by `until` (overdue ones first)."""
+    covered = Coverage.objects.filter(user_id=viewer.pk).values("party_id")
+    return visible_parties(viewer=viewer).filter(pk__in=covered, kyc_next_review__lte=until).order_by(
+        "kyc_next_review", "id"
+    )
+
+
+def narrowed(
+    qs: QuerySet[Party], *, viewer: User, covered_by_me: bool, kyc_due_by: date | None
+) -> QuerySet[Party]:
+    """A party list further limited to the viewer's own coverage and, or, a KYC review deadline."""
+    if covered_by_me:
+        qs = qs.filter(Exists(Coverage.objects.filter(party=OuterRef("pk"), user_id=viewer.pk)))
+    if kyc_due_by is not None:
+        qs = qs.filter(kyc_next_review__lte=kyc_due_by)
+    return qs

@@ -7,6 +7,7 @@ from lendcrm.parties.services.contacts import (
     create_contact,
     update_contact,
 )
+from lendcrm.parties.services.exports import record_party_export
 from lendcrm.parties.services.party import (
     add_identifier,
     create_party,
@@ -26,6 +27,7 @@ __all__ = [
     "create_party",
     "create_relationship",
     "delete_relationship",
+    "record_party_export",
     "remove_identifier",
     "search_text_of",
     "set_coverage",

@@ -1,0 +1,121 @@
+"""Formatting the workspace needs in every language: money, badges, people."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from lendcrm.parties.models import RelationshipKind
+
+register = template.Library()
+
+KYC_TONE = {"verified": "ok", "pending": "warn", "not_started": "warn", "expired": "bad", "rejected": "bad"}
+LIFECYCLE_TONE = {"active": "ok", "prospect": "", "dormant": "warn", "former": "bad"}
+
+
+@register.simple_tag
+def money(amount: Decimal | None, currency: str = "") -> str:
+    """An amount with its currency, grouped and with two decimals in the reader's language."""
+    if amount is None:
+        return "—"
+    return f"{currency} {number_format(amount, 2, use_l10n=True, force_grouping=True)}".strip()
+
+
+@register.filter
+def grouped(value: int | None) -> str:
+    """A whole number with the reader's thousands separator."""
+    if value is None:
+        return "—"
+    return number_format(value, 0, use_l10n=True, force_grouping=True)
+
+
+@register.simple_tag
+def badge(value: str, label: str, kind: str = "kyc") -> str:
+    """A coloured status label; the colour repeats the text, never replaces it."""
+    tones = KYC_TONE if kind == "kyc" else LIFECYCLE_TONE
+    return format_html('<span class="badge {}">{}</span>', tones.get(value, ""), label)
+
+
+@register.filter
+def person(user: object) -> str:
+    """A member of staff as colleagues know them."""
+    if user is None:
+        return "—"
+    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return full or str(getattr(user, "username", user))
+
+
+@register.filter
+def get_item(mapping: dict[Any, Any], key: Any) -> Any:
+    """A value looked up by a key held in a variable (names by user id, say)."""
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def relationship_label(kind: str) -> str:
+    """A link kind in the reader's language."""
+    return str(RelationshipKind(kind).label) if kind in RelationshipKind.values else kind
+
+
+# Audit actions as people say them; an action not listed shows its code.
+ACTION_LABELS = {
+    "party.created": _("Party created"),
+    "party.updated": _("Profile changed"),
+    "party.exported": _("Party list exported"),
+    "party.viewed_360": _("360 page viewed"),
+    "party.identifier_added": _("Identifier added"),
+    "party.identifier_removed": _("Identifier removed"),
+    "party.coverage_changed": _("Coverage changed"),
+    "contact.created": _("Contact added"),
+    "contact.updated": _("Contact changed"),
+    "contact.role_added": _("Contact role added"),
+    "contact.point_added": _("Contact point added"),
+    "relationship.created": _("Link added"),
+    "relationship.deleted": _("Link removed"),
+    "interaction.logged": _("Interaction logged"),
+    "interaction.batch_logged": _("Interactions imported"),
+    "task.created": _("Task opened"),
+    "task.updated": _("Task changed"),
+    "task.completed": _("Task done"),
+    "task.reassigned": _("Task reassigned"),
+    "branch.created": _("Branch created"),
+    "seed.loaded": _("Demo data loaded"),
+    "seed.demo_coverage": _("Demo coverage assigned"),
+    "user.created": _("User created"),
+    "user.updated": _("User changed"),
+    "token.created": _("API token issued"),
+    "token.revoked": _("API token revoked"),
+}
+
+
+@register.filter
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+@register.filter
+def split(text: str) -> list[str]:
+    """Words of a literal list in a template: "a b c"|split."""
+    return text.split()
+
+
+@register.filter
+def field(form: Any, name: str) -> Any:
+    """A form's bound field by name."""
+    return form[name]
+
+
+@register.filter
+def changed_fields(changes: Any) -> list[str]:
+    """The names of the fields an audit entry touched; the values stay out of the list (they may be
+    personal data, and the API's audit export is where they are read)."""
+    if not isinstance(changes, dict):
+        return []
+    parts = [changes[p] for p in ("before", "after") if isinstance(changes.get(p), dict)]
+    if not parts:
+        return sorted(str(k) for k in changes)
+    return sorted({str(name) for part in parts for name in part})

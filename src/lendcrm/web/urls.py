@@ -1,0 +1,41 @@
+"""The workspace's pages; each app's views live in that app, this file only names the paths."""
+
+from django.urls import path
+
+from lendcrm.core import views as core_views
+from lendcrm.interactions import views as interaction_views
+from lendcrm.parties import views as party_views
+from lendcrm.web import views
+
+app_name = "ui"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
+    path("search/", views.search, name="search"),
+    path("parties/", party_views.party_list, name="party-list"),
+    path("parties/export.csv", party_views.party_export, name="party-export"),
+    path("parties/new/", party_views.party_create, name="party-create"),
+    path("parties/<int:pk>/", party_views.party_360, name="party-360"),
+    path("parties/<int:pk>/edit/", party_views.party_edit, name="party-edit"),
+    path("parties/<int:pk>/timeline/", party_views.party_timeline, name="party-timeline"),
+    path("parties/<int:pk>/identifiers/new/", party_views.identifier_add, name="identifier-add"),
+    path("parties/<int:pk>/contacts/new/", party_views.contact_create, name="contact-create"),
+    path("parties/<int:pk>/contacts/<int:contact_pk>/edit/", party_views.contact_edit, name="contact-edit"),
+    path("parties/<int:pk>/links/new/", party_views.relationship_create, name="relationship-create"),
+    path("parties/<int:pk>/links/pick/", party_views.party_picker, name="party-picker"),
+    path(
+        "parties/<int:pk>/links/<int:rel_pk>/delete/",
+        party_views.relationship_delete,
+        name="relationship-delete",
+    ),
+    path("parties/<int:pk>/interactions/", interaction_views.interaction_create, name="interaction-create"),
+    path("parties/<int:pk>/tasks/", interaction_views.task_create, name="task-create"),
+    path("tasks/", interaction_views.task_list, name="task-list"),
+    path("tasks/<int:pk>/edit/", interaction_views.task_edit, name="task-edit"),
+    path("tasks/<int:pk>/complete/", interaction_views.task_complete, name="task-complete"),
+    path("tasks/<int:pk>/reassign/", interaction_views.task_reassign, name="task-reassign"),
+    path("audit/", core_views.audit_log, name="audit"),
+    path("audit/verify/", core_views.audit_verify, name="audit-verify"),
+]

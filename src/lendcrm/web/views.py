@@ -1,0 +1,83 @@
+"""Sign in and out, the RM's day, and the header search."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_GET, require_POST
+
+from lendcrm.interactions import selectors as interaction_selectors
+from lendcrm.parties import selectors as party_selectors
+from lendcrm.web.forms import SignInForm
+from lendcrm.web.pages import acting_user
+
+HOME_ROWS = 10
+SEARCH_HITS = 10
+SEARCH_MAX_CHARS = 100
+KYC_DUE_DAYS = 30
+
+
+@method_decorator(login_not_required, name="dispatch")
+class SignInView(auth_views.LoginView):
+    template_name = "web/login.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "max_failures": settings.LENDCRM_LOGIN_MAX_FAILURES}
+
+
+class SignOutView(auth_views.LogoutView):
+    """POST only (Django's LogoutView refuses GET), so a link in an e-mail cannot sign anyone out."""
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """My day: what is due, what I did lately, whose KYC review is coming."""
+    user = acting_user(request)
+    today = timezone.localdate()
+    open_tasks = interaction_selectors.my_open_tasks(viewer=user).select_related("party")
+    overdue = interaction_selectors.overdue_tasks(viewer=user, today=today).select_related("party")
+    kyc_due = party_selectors.kyc_reviews_due(viewer=user, until=today + timedelta(days=KYC_DUE_DAYS))
+    context = {
+        "section": "home",
+        "today": today,
+        "kyc_days": KYC_DUE_DAYS,
+        "open_tasks": list(open_tasks[:HOME_ROWS]),
+        "open_count": open_tasks.count(),
+        "overdue_tasks": list(overdue[:HOME_ROWS]),
+        "overdue_count": overdue.count(),
+        "kyc_due": list(kyc_due[:HOME_ROWS]),
+        "kyc_count": kyc_due.count(),
+        "recent": interaction_selectors.my_recent_interactions(viewer=user, limit=HOME_ROWS),
+    }
+    return render(request, "web/home.html", context)
+
+
+@require_POST
+def search(request: HttpRequest) -> HttpResponse:
+    """Type-ahead over names in any script, identifiers and contact emails, within the user's scope.
+
+    POST, not GET: what people type here is often a person's name, which must not land in URLs, logs
+    or browser history."""
+    term = request.POST.get("q", "").strip()[:SEARCH_MAX_CHARS]
+    hits: list[Any] = []
+    if term:
+        hits = list(party_selectors.party_list(viewer=acting_user(request), search=term)[: SEARCH_HITS + 1])
+    return render(
+        request,
+        "web/_search_results.html",
+        {"term": term, "hits": hits[:SEARCH_HITS], "more": len(hits) > SEARCH_HITS},
+    )
+
+
+@login_not_required
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form older than its CSRF token (or sent from elsewhere): say how to recover, in the UI's words."""
+    return render(request, "403_csrf.html", status=403)
