@@ -475,8 +475,10 @@ def customer_360(*, viewer: User, party_id: object) -> Customer360:
 def kyc_reviews_due(*, viewer: User, until: date) -> QuerySet[Party]:
     """Parties the viewer covers whose KYC review falls due by `until` (overdue ones first)."""
     covered = Coverage.objects.filter(user_id=viewer.pk).values("party_id")
-    return visible_parties(viewer=viewer).filter(pk__in=covered, kyc_next_review__lte=until).order_by(
-        "kyc_next_review", "id"
+    return (
+        visible_parties(viewer=viewer)
+        .filter(pk__in=covered, kyc_next_review__lte=until)
+        .order_by("kyc_next_review", "id")
     )
 
 
