@@ -26,8 +26,10 @@ from lendcrm.parties.models import (
     Identifier,
     Party,
     PartyKind,
+    PartySearchGram,
     Relationship,
 )
+from lendcrm.parties.search import cjk_pairs
 
 AS_OF = date(2026, 3, 1)
 pytestmark = pytest.mark.django_db
@@ -207,6 +209,16 @@ def test_search_text_is_what_the_services_would_write() -> None:
     party_services.remove_identifier(actor=None, identifier=extra)
     party.refresh_from_db()
     assert party.search_text == seeded
+
+
+def test_cjk_pairs_are_what_the_services_would_write() -> None:
+    seed(parties=60, interactions_per_party=0)
+    held: dict[int, set[str]] = defaultdict(set)
+    for party_id, gram in PartySearchGram.objects.values_list("party_id", "gram"):
+        held[party_id].add(gram)
+    for party in Party.objects.all():
+        assert held[party.pk] == cjk_pairs(party.search_text), party.pk
+    assert held  # Chinese names give pairs
 
 
 def test_refuses_a_book_with_parties_unless_appending() -> None:

@@ -1,6 +1,8 @@
 """Object-level access to customer data, decided in one place."""
 
-from django.db.models import Exists, OuterRef, Q
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from lendcrm.core.models import User
 from lendcrm.core.roles import COVERAGE_ROLES, CUSTOMER_WRITE_ROLES, PORTFOLIO_WIDE_ROLES
@@ -42,3 +44,19 @@ def party_scope(user: User, via: str = "") -> Q | None:
     if user.branch_id is None:
         return covered
     return Q(**{f"{via}__branch_id" if via else "branch_id": user.branch_id}) | covered
+
+
+def party_scope_ids(user: User) -> QuerySet[Any] | None:
+    """`party_scope` as a set of party ids: the parties booked at the user's branch UNION those they cover.
+    A search or list that starts from this set reads only what the user may see, instead of testing the
+    scope on every party that matches. None when the user sees the whole book."""
+    if sees_whole_book(user):
+        return None
+    from lendcrm.parties.models import Coverage, Party
+
+    covered = Coverage.objects.filter(user_id=user.pk).values("party_id")
+    if not sees_by_coverage(user):
+        return covered.none()
+    if user.branch_id is None:
+        return covered
+    return Party.objects.filter(branch_id=user.branch_id).values("id").union(covered, all=True)

@@ -146,6 +146,21 @@ class Party(VersionedModel):
         return self.kind in NATURAL_PERSON_KINDS
 
 
+class PartySearchGram(models.Model):
+    """A pair of adjacent CJK characters in a party's search text, so a two-character Chinese term (which a
+    trigram index cannot answer) finds its parties through an index; kept by the party services."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="search_grams", db_index=False)
+    gram = models.CharField(max_length=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["party", "gram"], name="search_gram_once")]
+        indexes = [models.Index(fields=["gram", "party"], name="search_gram_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.gram} in {self.party_id}"
+
+
 class Identifier(models.Model):
     """A registry identifier of a party; one holder per scheme and value."""
 

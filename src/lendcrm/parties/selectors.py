@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -23,11 +23,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
-from lendcrm.core.access import party_scope
+from lendcrm.core.access import party_scope, party_scope_ids
 from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
 from lendcrm.parties import graph
@@ -44,6 +43,7 @@ from lendcrm.parties.models import (
     Relationship,
     RelationshipKind,
 )
+from lendcrm.parties.search import matching
 
 # Orderings the party list accepts; `id` breaks ties so pages never overlap.
 PARTY_ORDERINGS = {
@@ -108,20 +108,6 @@ def get_party_detail(*, viewer: User, party_id: object) -> Party:
     return party
 
 
-# Terms this long are answered from the substring index (FTS5 trigram on SQLite, pg_trgm on PostgreSQL);
-# shorter ones (a two-character Chinese name, say) scan the search column.
-INDEXED_TERM_LENGTH = 3
-
-
-def _matching(qs: QuerySet[Party], term: str) -> QuerySet[Party]:
-    """Parties whose search column contains `term`, through the substring index where it can serve."""
-    qs = qs.filter(search_text__contains=term)
-    if connection.vendor != "sqlite" or len(term) < INDEXED_TERM_LENGTH or "%" in term or "_" in term:
-        return qs  # PostgreSQL's planner uses the trigram index for the LIKE by itself
-    fts = RawSQL("SELECT rowid FROM parties_party_fts WHERE search_text LIKE %s", (f"%{term}%",))
-    return qs.filter(pk__in=fts)
-
-
 def party_list(
     *,
     viewer: User,
@@ -142,9 +128,9 @@ def party_list(
         raise errors.field_error(
             "ordering", _("Order by one of: %(values)s.") % {"values": ", ".join(PARTY_ORDERINGS)}
         )
-    qs = visible_parties(viewer=viewer)
-    for term in search.lower().split()[:MAX_SEARCH_TERMS]:
-        qs = _matching(qs, term)
+    scoped = party_scope_ids(viewer)  # a scoped viewer's list starts from the parties they may see
+    qs = Party.objects.all() if scoped is None else Party.objects.filter(pk__in=scoped)
+    qs = matching(qs, search.lower().split()[:MAX_SEARCH_TERMS])
     if branch:
         match = Q(branch__code=branch.strip().upper())
         if branch.strip().isdigit():

@@ -21,8 +21,10 @@ from lendcrm.parties.models import (
     Coverage,
     Identifier,
     Party,
+    PartySearchGram,
     Relationship,
 )
+from lendcrm.parties.search import cjk_pairs
 from lendcrm.parties.services import search_text_of
 from lendcrm.seeding import words as w
 from lendcrm.seeding.names import (
@@ -105,6 +107,7 @@ TABLES: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
             "incorporation_date birth_date segment lifecycle kyc_status kyc_next_review branch_id search_text"
         ),
     ),
+    "search_grams": (PartySearchGram, _cols("id party_id gram")),
     "identifiers": (Identifier, _cols("id party_id scheme value created_at")),
     "contacts": (
         Contact,
@@ -132,7 +135,7 @@ TABLES: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
         ),
     ),
 }
-PARTY_TABLES = ("parties", "identifiers", "contacts", "contact_roles", "contact_points", "coverage")
+PARTY_TABLES = _cols("parties search_grams identifiers contacts contact_roles contact_points coverage")
 
 
 def batches(name: str, rows: list[Row]) -> Iterator[Batch]:
@@ -418,6 +421,7 @@ class Generator:
                 search,
             )
         )
+        rows["search_grams"] += [(self._id("search_grams"), pid, gram) for gram in sorted(cjk_pairs(search))]
 
     def _coverage(self, pid: int, branch: int) -> None:
         """One lead RM at the booking branch, sometimes a team member (another RM or a service agent)."""

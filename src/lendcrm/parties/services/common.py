@@ -14,7 +14,9 @@ from lendcrm.parties.models import (
     Identifier,
     Lifecycle,
     Party,
+    PartySearchGram,
 )
+from lendcrm.parties.search import cjk_pairs
 from lendcrm.parties.selectors import can_see_party, visible_contacts, visible_parties
 
 PROFILE_FIELDS = (
@@ -75,7 +77,8 @@ def search_text_of(parts: Iterable[str]) -> str:
 
 
 def refresh_search_text(party: Party) -> None:
-    """Rebuild the one lower-cased search column from names, identifier values and contact emails."""
+    """Rebuild the one lower-cased search column from names, identifier values and contact emails, and the
+    CJK pairs that index it for two-character terms."""
     ids = Identifier.objects.filter(party=party).order_by("scheme", "value").values_list("value", flat=True)
     emails = (
         ContactPoint.objects.filter(kind=ContactPointKind.EMAIL, contact__roles__party=party)
@@ -86,6 +89,18 @@ def refresh_search_text(party: Party) -> None:
     text = search_text_of([party.legal_name, party.local_name, party.short_name, *ids, *emails])
     Party.objects.filter(pk=party.pk).update(search_text=text)
     party.search_text = text
+    _refresh_grams(party.pk, text)
+
+
+def _refresh_grams(party_id: int, text: str) -> None:
+    """Keep the party's CJK pairs (two-character search) equal to those of its search text."""
+    wanted = cjk_pairs(text)
+    held = set(PartySearchGram.objects.filter(party_id=party_id).values_list("gram", flat=True))
+    if held - wanted:
+        PartySearchGram.objects.filter(party_id=party_id, gram__in=held - wanted).delete()
+    PartySearchGram.objects.bulk_create(
+        [PartySearchGram(party_id=party_id, gram=gram) for gram in sorted(wanted - held)]
+    )
 
 
 def lock_party(actor: User | None, party_id: int) -> Party:
