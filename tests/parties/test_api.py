@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from lendcrm.core.models import AuditEvent, Branch, IdempotencyRecord, User
 from lendcrm.core.roles import Role
+from lendcrm.parties import api as party_api
 from lendcrm.parties import services
 from lendcrm.parties.models import Identifier, Party, PartyKind
 from lendcrm.parties.services import NewContactPoint
@@ -403,6 +404,34 @@ def test_filters_and_page_size(api_client: Client, analyst: User, rm_a: User, bo
         assert response.status_code == 400, bad
         assert response["Content-Type"] == "application/problem+json"
     assert client.get(URL, {"page": 99}).status_code == 404
+
+
+def test_a_search_count_stops_at_its_cap(
+    api_client: Client, analyst: User, rm_a: User, make_party: MakeParty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a search, `count` stops at the cap and `count_capped` says more matched; every page is still
+    reachable through `next`. Without a search the count is exact."""
+    monkeypatch.setattr(party_api, "SEARCH_COUNT_CAP", 3)
+    for i in range(5):
+        make_party(f"Capped Solar {i}", local_name=f"光伏{i}", actor=rm_a)
+    make_party("Other Co", actor=rm_a)
+    client = api_client(analyst)
+    pages, url = [], f"{URL}?search=solar&page_size=2"
+    while url:
+        page = client.get(url).json()
+        pages.append(page)
+        url = page["next"]
+    assert [(p["count"], p["count_capped"]) for p in pages] == [(3, True)] * 3
+    assert [r["legal_name"] for p in pages for r in p["results"]] == [f"Capped Solar {i}" for i in range(5)]
+    assert pages[0]["previous"] is None
+    assert "page=2" in pages[2]["previous"]
+    assert client.get(URL, {"search": "solar", "page_size": 2, "page": 4}).status_code == 404
+    exact = client.get(URL, {"search": "光伏", "page_size": 2}).json()
+    assert (exact["count"], exact["count_capped"]) == (3, True)
+    few = client.get(URL, {"search": "solar 4"}).json()
+    assert (few["count"], few["count_capped"], len(few["results"])) == (1, False, 1)
+    unsearched = client.get(URL, {"page_size": 2}).json()
+    assert (unsearched["count"], unsearched["count_capped"]) == (6, False)
 
 
 def test_who_sees_what(

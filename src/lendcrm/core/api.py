@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from lendcrm.core import errors
@@ -122,18 +123,74 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise errors.NotFound("That page does not exist.", code="page_out_of_range") from exc
 
 
+class CappedPagination(PageNumberPagination):
+    """Pages whose `count` stops at `cap` (exact below it; `count_capped` says more matched): counting every
+    match of a common search word costs more than the page itself. Pages past the cap still work: `next`
+    comes from reading one row beyond the page, not from the count. Without a cap the count is exact."""
+
+    def __init__(self, cap: int | None) -> None:
+        self.cap = cap
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        size = self.get_page_size(request) or 1
+        raw = request.query_params.get(self.page_query_param, "1")
+        if not raw.isdigit() or int(raw) < 1:
+            raise errors.field_error("page", "page must be a positive whole number.")
+        self.request, self.number = request, int(raw)
+        counting = queryset.order_by().values("pk")
+        total = counting.count() if self.cap is None else counting[: self.cap + 1].count()
+        self.capped = self.cap is not None and total > self.cap
+        self.total = min(total, self.cap) if self.cap is not None else total
+        offset = (self.number - 1) * size
+        rows = list(queryset[offset : offset + size + 1])
+        if self.number > 1 and not rows:
+            raise errors.NotFound("That page does not exist.", code="page_out_of_range")
+        self.has_next = len(rows) > size
+        return rows[:size]
+
+    def get_paginated_response(self, data: Any) -> Response:
+        url = self.request.build_absolute_uri()
+        previous = None
+        if self.number > 1:
+            previous = (
+                remove_query_param(url, self.page_query_param)
+                if self.number == 2
+                else replace_query_param(url, self.page_query_param, self.number - 1)
+            )
+        return Response(
+            {
+                "count": self.total,
+                "count_capped": self.capped,
+                "next": replace_query_param(url, self.page_query_param, self.number + 1)
+                if self.has_next
+                else None,
+                "previous": previous,
+                "results": data,
+            }
+        )
+
+
 _PAGINATED: dict[str, type[serializers.Serializer]] = {}
 
 
-def paginated(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The page envelope around `item` for the OpenAPI schema (count, next, previous, results)."""
+def paginated(item: type[serializers.Serializer], *, capped: bool = False) -> type[serializers.Serializer]:
+    """The page envelope around `item` for the OpenAPI schema (count, next, previous, results; with
+    `capped`, also count_capped, see CappedPagination)."""
     name = f"Paginated{item.__name__.removesuffix('Serializer')}List"
     if name not in _PAGINATED:
+        fields: dict[str, Any] = {"count": serializers.IntegerField()}
+        if capped:
+            fields["count"] = serializers.IntegerField(
+                help_text="Matches, counted up to the cap; exact when count_capped is false."
+            )
+            fields["count_capped"] = serializers.BooleanField(
+                help_text="True when more rows matched than count says (the count stopped at its cap)."
+            )
         _PAGINATED[name] = type(
             name,
             (serializers.Serializer,),
             {
-                "count": serializers.IntegerField(),
+                **fields,
                 "next": serializers.URLField(allow_null=True),
                 "previous": serializers.URLField(allow_null=True),
                 "results": item(many=True),
@@ -147,6 +204,16 @@ def paginate(
 ) -> Response:
     """One page of `queryset`, rendered with `serializer`, in the envelope `paginated()` documents."""
     paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def paginate_capped(
+    request: Request, view: APIView, queryset: Any, serializer: type[serializers.Serializer], cap: int | None
+) -> Response:
+    """Like `paginate`, with the count stopping at `cap` (None: exact); the envelope `paginated(...,
+    capped=True)` documents."""
+    paginator = CappedPagination(cap)
     page = paginator.paginate_queryset(queryset, request, view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 

@@ -19,6 +19,7 @@ from lendcrm.core.api import (
     idempotent,
     optional_version,
     paginate,
+    paginate_capped,
     paginated,
     parse,
     parse_query,
@@ -28,6 +29,7 @@ from lendcrm.core.api import (
 from lendcrm.core.models import Branch, User
 from lendcrm.core.money import Money
 from lendcrm.parties import selectors, services
+from lendcrm.parties.search import SEARCH_COUNT_CAP
 from lendcrm.parties.serializers import (
     ContactCreateInput,
     ContactPointInput,
@@ -87,9 +89,14 @@ def _party_response(viewer: User, party_id: int, code: int = status.HTTP_200_OK)
 class PartyList(APIView):
     @extend_schema(
         parameters=[PartyQuery],
-        responses={200: paginated(PartySerializer), **problems(400, 404)},
+        responses={200: paginated(PartySerializer, capped=True), **problems(400, 404)},
         operation_id="parties_list",
         summary="Parties you may see, searched and filtered",
+        description=(
+            f"With `search`, `count` stops at {SEARCH_COUNT_CAP:,} and `count_capped` is true when more "
+            "parties matched (refine the search); `next` still leads to every further page. Without "
+            "`search` the count is exact."
+        ),
     )
     def get(self, request: Request) -> Response:
         query = parse_query(PartyQuery, request.query_params)
@@ -98,7 +105,8 @@ class PartyList(APIView):
         if "industry" in query:
             query["industry_code"] = query.pop("industry")
         qs = selectors.party_list(viewer=acting_user(request), **query)
-        return paginate(request, self, qs, PartySerializer)
+        cap = SEARCH_COUNT_CAP if query.get("search", "").split() else None
+        return paginate_capped(request, self, qs, PartySerializer, cap)
 
     @extend_schema(
         request=PartyCreateInput,
