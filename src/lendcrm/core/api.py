@@ -136,7 +136,7 @@ class CappedPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_query_param, "1")
         if not raw.isdigit() or int(raw) < 1:
             raise errors.field_error("page", "page must be a positive whole number.")
-        self.request, self.number = request, int(raw)
+        self.request, self.page_request, self.number = request, request, int(raw)
         counting = queryset.order_by().values("pk")
         total = counting.count() if self.cap is None else counting[: self.cap + 1].count()
         self.capped = self.cap is not None and total > self.cap
@@ -149,7 +149,7 @@ class CappedPagination(PageNumberPagination):
         return rows[:size]
 
     def get_paginated_response(self, data: Any) -> Response:
-        url = self.request.build_absolute_uri()
+        url = self.page_request.build_absolute_uri()
         previous = None
         if self.number > 1:
             previous = (

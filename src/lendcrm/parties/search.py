@@ -12,6 +12,7 @@ there), and only terms below that use the index. Every path gives the same rows 
 """
 
 import json
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -52,7 +53,7 @@ def _pair_term(term: str) -> bool:
     return len(term) == 2 and is_cjk(term[0]) and is_cjk(term[1])
 
 
-def _rare_pair(term: str) -> QuerySet[PartySearchGram] | None:
+def _rare_pair(term: str) -> QuerySet[PartySearchGram, Any] | None:
     """The pairs-table lookup for a two-character CJK term, unless the pair is dense; one query."""
     ids = PartySearchGram.objects.filter(gram=term).values("party_id")
     return None if ids[:DENSE_MATCHES].count() >= DENSE_MATCHES else ids
