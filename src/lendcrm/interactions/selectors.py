@@ -38,6 +38,24 @@ def open_tasks_for_party(*, viewer: User, party: Party, limit: int = 50) -> list
     )
 
 
+def recent_interaction_values(*, viewer: User, party_id: int, limit: int = 10) -> list[Any]:
+    """`recent_interactions` as plain values of the fields the 360 shows (no model instances)."""
+    return list(
+        Interaction.objects.filter(party_id=party_id)
+        .order_by("-occurred_at", "-id")
+        .values("id", "channel", "direction", "occurred_at", "subject", "staff_id", "contact_id")[:limit]
+    )
+
+
+def open_task_values(*, viewer: User, party_id: int, limit: int = 50) -> list[Any]:
+    """`open_tasks_for_party` as plain values of the fields the 360 shows (no model instances)."""
+    return list(
+        Task.objects.filter(party_id=party_id, status=TaskStatus.OPEN)
+        .order_by("due_date", "id")
+        .values("id", "kind", "title", "due_date", "status", "assignee_id")[:limit]
+    )
+
+
 # --- scoped lists and single objects -------------------------------------------------------------
 def visible_interactions(*, viewer: User) -> QuerySet[Interaction]:
     """Interactions on parties the viewer may read."""

@@ -29,6 +29,7 @@ from lendcrm.core.api import (
 from lendcrm.core.models import Branch, User
 from lendcrm.core.money import Money
 from lendcrm.parties import selectors, services
+from lendcrm.parties.customer360 import customer_360_data
 from lendcrm.parties.search import SEARCH_COUNT_CAP
 from lendcrm.parties.serializers import (
     ContactCreateInput,
@@ -232,9 +233,8 @@ class Party360(APIView):
         description="A fixed number of queries whatever the data size; every read is audited.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        view = selectors.customer_360(viewer=acting_user(request), party_id=pk)
-        payload = {**vars(view), "coverage": coverage_payload(view.coverage)}
-        return Response(Customer360Serializer(payload).data)
+        # Rendered from plain values (parties.customer360); Customer360Serializer declares the same shape.
+        return Response(customer_360_data(viewer=acting_user(request), party_id=pk))
 
 
 # --- contacts -------------------------------------------------------------------------------------

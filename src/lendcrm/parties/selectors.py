@@ -14,7 +14,9 @@ from django.db import transaction
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -393,6 +395,29 @@ def group_tree(*, viewer: User, party: Party) -> dict[str, Any]:
     }
 
 
+def group_summary(*, viewer: User, party: Party) -> dict[str, Any]:
+    """The party's group in brief (ultimate parent, size, members out of the viewer's scope) without
+    building the tree: the up-walk and one aggregate over the members, two queries whatever the size."""
+    root = ultimate_parent_id(party)
+    forward, backward = graph.GROUP_DOWN
+    scope = party_scope(viewer)
+    is_root = Q(pk=root)
+    found = Party.objects.filter(pk__in=graph.closure(root, forward=forward, backward=backward)).aggregate(
+        size=Count("pk"),
+        visible=Count("pk") if scope is None else Count("pk", filter=scope),
+        root_visible=Count("pk", filter=is_root if scope is None else is_root & scope),
+        legal_name=Max("legal_name", filter=is_root),
+        local_name=Max("local_name", filter=is_root),
+        kind=Max("kind", filter=is_root),
+    )
+    top = Party(pk=root, legal_name=found["legal_name"], local_name=found["local_name"], kind=found["kind"])
+    return {
+        "ultimate_parent": _party_node(top, bool(found["root_visible"])),
+        "size": found["size"],
+        "restricted": found["size"] - found["visible"],
+    }
+
+
 def connected_party_ids(*, party: Party) -> set[int]:
     """Ids of every party linked to `party` by control, group, sponsor or guarantor edges, in either
     direction and at any distance (the party itself excluded); one query. Unscoped on purpose: exposure
@@ -435,26 +460,30 @@ def customer_360(*, viewer: User, party_id: object) -> Customer360:
     from lendcrm.interactions.selectors import open_tasks_for_party, recent_interactions
 
     party = get_party_detail(viewer=viewer, party_id=party_id)
-    tree = group_tree(viewer=viewer, party=party)
     view = Customer360(
         party=party,
         identifiers=list(party.identifiers.all()),
         coverage=party_coverage(viewer=viewer, party=party),
         contacts=party_contacts(viewer=viewer, party=party),
-        group={k: tree[k] for k in ("ultimate_parent", "size", "restricted")},
+        group=group_summary(viewer=viewer, party=party),
         relationships=party_relationships(viewer=viewer, party=party),
         recent_interactions=recent_interactions(viewer=viewer, party=party, limit=10),
         open_tasks=open_tasks_for_party(viewer=viewer, party=party),
     )
+    audit_360(viewer=viewer, party_id=party.pk)
+    return view
+
+
+def audit_360(*, viewer: User, party_id: int) -> None:
+    """Record that `viewer` looked at the party's 360 (every interface that shows one calls this)."""
     with transaction.atomic():
         audit.record(
             actor=viewer,
             action="party.viewed_360",
             object_type="party",
-            object_id=party.pk,
-            party_id=party.pk,
+            object_id=party_id,
+            party_id=party_id,
         )
-    return view
 
 
 # --- the workspace's lists ----------------------------------------------------------------------------
