@@ -286,6 +286,18 @@ def test_demo_logins_one_per_role_and_the_rm_covers_parties() -> None:
     assert User.objects.count() == users
 
 
+def test_the_demo_rm_starts_with_a_day_to_look_at() -> None:
+    seed(parties=120, interactions_per_party=4)
+    seeding.create_demo_logins()
+    rm = User.objects.get(username="rm")
+    led = Coverage.objects.filter(user=rm, role="lead").values("party_id")
+    assert Task.objects.filter(assignee=rm, status="open", party_id__in=led).exists()
+    assert Interaction.objects.filter(staff=rm, party_id__in=led).exists()
+    users = User.objects.count()
+    seeding.create_demo_logins()
+    assert User.objects.count() == users
+
+
 def test_demo_logins_on_an_empty_database() -> None:
     logins = seeding.create_demo_logins()
     assert len(logins) == len(Role.values)

@@ -1,7 +1,9 @@
 """Workspace fixtures: signed-in browsers-in-a-test (Django's Client) and a small book at branch A."""
 
+import os
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,3 +55,27 @@ def party_a(rm_a: User) -> Party:
 
 def html(response: Any) -> str:
     return response.content.decode()
+
+
+_SHOTS: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """This run's screenshot folder: LENDCRM_SCREENSHOT_DIR, or test-artifacts/screenshots/<time>-<db>."""
+    from django.db import connection
+
+    chosen = os.environ.get("LENDCRM_SCREENSHOT_DIR")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = (
+        Path(chosen) if chosen else Path("test-artifacts") / "screenshots" / f"{stamp}-{connection.vendor}"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    _SHOTS["dir"] = folder.resolve()
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if "dir" in _SHOTS:
+        shots = sorted(p.name for p in _SHOTS["dir"].glob("*.png"))
+        terminalreporter.write_line(f"screenshots ({len(shots)}): {_SHOTS['dir']}")

@@ -199,7 +199,11 @@ class PartyFilterForm(forms.Form):
 
     kind = forms.ChoiceField(label=_("Kind"), choices=BLANK + PartyKind.choices, required=False)
     branch = forms.ModelChoiceField(
-        label=_("Branch"), queryset=Branch.objects.order_by("code"), required=False, to_field_name="code"
+        label=_("Branch"),
+        queryset=Branch.objects.order_by("code"),
+        required=False,
+        to_field_name="code",
+        empty_label="—",
     )
     segment = forms.ChoiceField(label=_("Segment"), choices=BLANK + Segment.choices, required=False)
     lifecycle = forms.ChoiceField(label=_("Lifecycle"), choices=BLANK + Lifecycle.choices, required=False)

@@ -23,16 +23,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.core.management.color import no_style
 from django.db import connection, transaction
-from django.db.models import Max, Model
+from django.db.models import Max, Model, Q
 
 from lendcrm.core import audit, errors
 from lendcrm.core import services as core_services
 from lendcrm.core.models import Branch, RoleGrant, User
 from lendcrm.core.roles import COVERAGE_ROLES, Role
+from lendcrm.interactions.models import Interaction, Task, TaskStatus
 from lendcrm.parties.models import Coverage, Identifier, Party
 from lendcrm.seeding import words
 from lendcrm.seeding.names import make_lei, make_national_id, make_uscc, person
@@ -354,9 +357,16 @@ def _cover(rm: User, branch: Branch, lead: int = 25, team: int = 5) -> None:
         leads = list(
             Coverage.objects.filter(role="lead", party__branch=branch)
             .order_by("party_id")
-            .values_list("id", "party_id")[:lead]
+            .values_list("id", "party_id", "user_id")[:lead]
         )
-        Coverage.objects.filter(id__in=[c for c, _ in leads]).update(user=rm)
+        Coverage.objects.filter(id__in=[c for c, _, _ in leads]).update(user=rm)
+        # The demo RM takes over the previous leads' open tasks and their history with these parties,
+        # so that "My day" has something in it from the first sign-in.
+        if leads:
+            tasks = reduce(or_, (Q(party_id=p, assignee_id=u) for _, p, u in leads))
+            Task.objects.filter(tasks, status=TaskStatus.OPEN).update(assignee=rm)
+            history = reduce(or_, (Q(party_id=p, staff_id=u) for _, p, u in leads))
+            Interaction.objects.filter(history).update(staff=rm)
         others = list(Party.objects.exclude(branch=branch).order_by("id").values_list("id", flat=True)[:team])
         Coverage.objects.bulk_create([Coverage(party_id=p, user=rm, role="team") for p in others])
         audit.record(
@@ -364,5 +374,5 @@ def _cover(rm: User, branch: Branch, lead: int = 25, team: int = 5) -> None:
             action="seed.demo_coverage",
             object_type="user",
             object_id=rm.pk,
-            changes={"after": {"lead_of": [p for _, p in leads], "team_of": others}},
+            changes={"after": {"lead_of": [p for _, p, _ in leads], "team_of": others}},
         )

@@ -4,11 +4,25 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from lendcrm.parties.models import RelationshipKind
+from lendcrm.core.models import Branch, User
+from lendcrm.interactions.models import Interaction, Task
+from lendcrm.parties import identifiers
+from lendcrm.parties.models import Contact, Party, Relationship, RelationshipKind
+
+AUDITED_MODELS: dict[str, Any] = {
+    "party": Party,
+    "contact": Contact,
+    "relationship": Relationship,
+    "interaction": Interaction,
+    "task": Task,
+    "user": User,
+    "branch": Branch,
+}
 
 register = template.Library()
 
@@ -119,3 +133,53 @@ def changed_fields(changes: Any) -> list[str]:
     if not parts:
         return sorted(str(k) for k in changes)
     return sorted({str(name) for part in parts for name in part})
+
+
+@register.filter
+def scheme_label(scheme: str) -> str:
+    """An identifier scheme in the reader's language (LEI, unified social credit code, …)."""
+    label = identifiers.SCHEMES.get(scheme)
+    return str(label) if label is not None else scheme
+
+
+# Names in audit entries that are not model fields (lists and links recorded beside the fields).
+EXTRA_FIELD_LABELS = {
+    "identifiers": _("identifiers"),
+    "lead": _("lead RM"),
+    "team": _("team"),
+    "points": _("contact points"),
+    "role": _("role"),
+    "ownership_pct": _("ownership %"),
+    "branch_id": _("booking branch"),
+    "from_party_id": _("from party"),
+    "to_party_id": _("to party"),
+    "assignee_id": _("assignee"),
+    "contact_id": _("contact"),
+    "staff_id": _("staff"),
+}
+
+
+def _labels(object_type: str, names: list[str]) -> list[str]:
+    model = AUDITED_MODELS.get(object_type)
+    out = []
+    for name in names:
+        label = EXTRA_FIELD_LABELS.get(name)
+        if label is None and model is not None:
+            try:
+                label = model._meta.get_field(name).verbose_name
+            except FieldDoesNotExist:
+                label = None
+        out.append(str(label) if label is not None else name)
+    return out
+
+
+@register.filter
+def field_labels(change: Any) -> list[str]:
+    """The fields a timeline change touched, named in the reader's language."""
+    return _labels(change.object_type, list(change.fields))
+
+
+@register.filter
+def event_field_labels(event: Any) -> list[str]:
+    """The fields an audit entry touched, named in the reader's language (never their values)."""
+    return _labels(event.object_type, changed_fields(event.changes))
