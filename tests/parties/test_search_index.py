@@ -141,7 +141,11 @@ def test_pairs_follow_renames_identifiers_and_contacts(
     services.add_identifier(actor=rm_a, party=party, scheme="tax_number", value="税号-甲乙")
     assert hits("甲乙") == [party.pk]
     services.create_contact(
-        actor=rm_a, party=party, role="cfo", full_name="Wang", points=[NewContactPoint("email", "wang@例子.cn")]
+        actor=rm_a,
+        party=party,
+        role="cfo",
+        full_name="Wang",
+        points=[NewContactPoint("email", "wang@例子.cn")],
     )
     assert hits("例子") == [party.pk]
     assert _pairs_of(party) == cjk_pairs(Party.objects.get(pk=party.pk).search_text)

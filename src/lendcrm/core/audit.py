@@ -114,6 +114,17 @@ def record_for_parties(
         )
 
 
+def changed_field_names(changes: Any) -> list[str]:
+    """The names of the fields an entry's `changes` touched (a before/after snapshot or a diff);
+    never their values."""
+    if not isinstance(changes, dict):
+        return []
+    parts = [changes[p] for p in ("before", "after") if isinstance(changes.get(p), dict)]
+    if not parts:
+        return sorted(str(k) for k in changes)
+    return sorted({str(name) for part in parts for name in part})
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int

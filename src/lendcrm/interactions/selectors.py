@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from lendcrm.core import errors
+from lendcrm.core import audit, errors
 from lendcrm.core.access import party_scope
 from lendcrm.core.fields import row_id
 from lendcrm.core.models import AuditEvent, User
@@ -263,15 +263,6 @@ def _before(ts_field: str, kind: str, cursor: Cursor | None) -> Q:
     return Q(**{f"{ts_field}__lt": stamp}) | Q(**{ts_field: stamp, "pk__lt": cursor_id})
 
 
-def _changed_fields(changes: Any) -> list[str]:
-    if not isinstance(changes, dict):
-        return []
-    parts = [changes[p] for p in ("before", "after") if isinstance(changes.get(p), dict)]
-    if not parts:
-        return sorted(str(k) for k in changes)
-    return sorted({str(name) for part in parts for name in part})
-
-
 def timeline(*, viewer: User, party: Party, cursor: str | None = None, limit: int = 50) -> TimelinePage:
     """Interactions, tasks (created and completed) and audited changes of a party, newest first.
 
@@ -323,7 +314,7 @@ def timeline(*, viewer: User, party: Party, cursor: str | None = None, limit: in
             e.pk,
             e.actor_id,
             e.action,
-            change=Change(e.action, e.object_type, e.object_id, _changed_fields(e.changes)),
+            change=Change(e.action, e.object_type, e.object_id, audit.changed_field_names(e.changes)),
         )
         for e in events
     ]

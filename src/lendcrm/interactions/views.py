@@ -1,5 +1,6 @@
 """Workspace pages for interactions and tasks: the inline forms of the 360 page and the task list."""
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -18,7 +19,7 @@ from lendcrm.interactions.models import Task
 from lendcrm.parties import selectors as party_selectors
 from lendcrm.parties.views import assignees, render_360
 from lendcrm.web.forms import show_refusal
-from lendcrm.web.pages import acting_user, entered_values, page_of, workspace_view
+from lendcrm.web.pages import Edit, acting_user, page_of, save_edit, workspace_view
 
 INVALID = 422  # the inline forms come back with their errors; htmx swaps 422 responses (see base.html)
 
@@ -120,15 +121,10 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
-@require_POST
-@workspace_view
-def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    user = acting_user(request)
-    task = selectors.get_task(viewer=user, task_id=pk)
-    raw = request.POST.get("version", "")
-    version = int(raw) if raw.isdigit() else None
+def _task_action(request: HttpRequest, act: Callable[[], object], done: str) -> HttpResponse:
+    """Run a one-click task action and say how it went, back on the page it came from."""
     try:
-        services.complete_task(actor=user, task=task, expected_version=version)
+        act()
     except errors.PreconditionFailed:
         messages.error(
             request, _("Someone changed this task since you opened the page; look again and retry.")
@@ -136,8 +132,22 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     except errors.DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, _("Task done: %(title)s") % {"title": task.title})
+        messages.success(request, done)
     return _back(request)
+
+
+@require_POST
+@workspace_view
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    task = selectors.get_task(viewer=user, task_id=pk)
+    raw = request.POST.get("version", "")
+    version = int(raw) if raw.isdigit() else None
+    return _task_action(
+        request,
+        lambda: services.complete_task(actor=user, task=task, expected_version=version),
+        _("Task done: %(title)s") % {"title": task.title},
+    )
 
 
 @require_POST
@@ -149,22 +159,14 @@ def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a colleague to hand the task to."))
         return _back(request)
-    try:
-        services.reassign_task(
-            actor=user,
-            task=task,
-            assignee=form.cleaned_data["assignee"],
-            expected_version=form.cleaned_data["version"],
-        )
-    except errors.PreconditionFailed:
-        messages.error(
-            request, _("Someone changed this task since you opened the page; look again and retry.")
-        )
-    except errors.DomainError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, _("Task handed over: %(title)s") % {"title": task.title})
-    return _back(request)
+    data = form.cleaned_data
+    return _task_action(
+        request,
+        lambda: services.reassign_task(
+            actor=user, task=task, assignee=data["assignee"], expected_version=data["version"]
+        ),
+        _("Task handed over: %(title)s") % {"title": task.title},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -172,25 +174,21 @@ def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
 def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_user(request)
     task = selectors.get_task(viewer=user, task_id=pk)
-    current = _task_values(task)
-    form = EditTaskForm(request.POST or None, initial=current)
-    stale: list[tuple[str, str]] | None = None
+    form = EditTaskForm(request.POST or None, initial=_task_values(task))
+    edit = Edit(form)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         version = data.pop("version")
-        try:
-            services.update_task(actor=user, task=task, expected_version=version, **data)
-        except errors.PreconditionFailed:
-            task = selectors.get_task(viewer=user, task_id=pk)
-            stale = entered_values(form, _task_values(task))
-            form = EditTaskForm(initial=_task_values(task))
-        except errors.DomainError as exc:
-            show_refusal(form, exc)
-        else:
+        edit = save_edit(
+            form,
+            lambda: services.update_task(actor=user, task=task, expected_version=version, **data),
+            lambda: _task_values(selectors.get_task(viewer=user, task_id=pk)),
+        )
+        if edit.saved:
             messages.success(request, _("Your changes were saved."))
             return redirect("ui:party-360", pk=task.party_id)
-    context = {"section": "tasks", "form": form, "task": task, "stale": stale}
-    return render(request, "interactions/task_form.html", context, status=409 if stale is not None else 200)
+    context = {"section": "tasks", "form": edit.form, "task": task, "stale": edit.stale}
+    return render(request, "interactions/task_form.html", context, status=edit.status)
 
 
 def _task_values(task: Task) -> dict[str, Any]:

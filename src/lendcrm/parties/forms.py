@@ -20,6 +20,7 @@ from lendcrm.parties.models import (
     RelationshipKind,
     Segment,
 )
+from lendcrm.parties.services.common import PROFILE_FIELDS
 from lendcrm.web.forms import DateInput, StaffChoiceField
 
 BLANK: list[tuple[str, Any]] = [("", "—")]
@@ -103,22 +104,8 @@ class PartyForm(forms.Form):
         return initial
 
 
-PROFILE_FORM_FIELDS = (
-    "kind",
-    "legal_name",
-    "local_name",
-    "short_name",
-    "branch",
-    "country",
-    "industry_code",
-    "segment",
-    "lifecycle",
-    "kyc_status",
-    "kyc_next_review",
-    "incorporation_date",
-    "birth_date",
-    "employees",
-)
+# The profile fields a form edits one to one; money is an amount and a currency field each.
+PROFILE_FORM_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in MONEY_FIELDS)
 
 
 class NewPartyForm(PartyForm):

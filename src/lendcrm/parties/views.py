@@ -35,7 +35,7 @@ from lendcrm.parties.forms import (
 from lendcrm.parties.models import Party
 from lendcrm.parties.validation import NewContactPoint
 from lendcrm.web.forms import show_refusal
-from lendcrm.web.pages import acting_user, entered_values, page_of, workspace_view
+from lendcrm.web.pages import Edit, acting_user, page_of, save_edit, workspace_view
 
 TIMELINE_PAGE = 20
 PICKER_HITS = 8
@@ -240,24 +240,21 @@ def party_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require_customer_writer(user)
     party = selectors.get_party_detail(viewer=user, party_id=pk)
     form = EditPartyForm(request.POST or None, initial=PartyForm.initial_for(party))
-    stale: list[tuple[str, str]] | None = None
+    edit = Edit(form)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_party(
+        edit = save_edit(
+            form,
+            lambda: services.update_party(
                 actor=user, party=party, expected_version=form.cleaned_data["version"], **form.profile()
-            )
-        except errors.PreconditionFailed:
-            party = selectors.get_party_detail(viewer=user, party_id=pk)
-            current = PartyForm.initial_for(party)
-            stale = entered_values(form, current)
-            form = EditPartyForm(initial=current)
-        except errors.DomainError as exc:
-            show_refusal(form, exc, form.aliases)
-        else:
+            ),
+            lambda: PartyForm.initial_for(selectors.get_party_detail(viewer=user, party_id=pk)),
+            form.aliases,
+        )
+        if edit.saved:
             messages.success(request, _("Your changes were saved."))
             return redirect("ui:party-360", pk=party.pk)
-    context = {"section": "parties", "form": form, "party": party, "stale": stale}
-    return render(request, "parties/party_form.html", context, status=409 if stale is not None else 200)
+    context = {"section": "parties", "form": edit.form, "party": party, "stale": edit.stale}
+    return render(request, "parties/party_form.html", context, status=edit.status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -321,28 +318,26 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
     contact = selectors.get_contact(viewer=user, contact_id=contact_pk)
     if not any(role.party_id == party.pk for role in contact.roles.all()):
         raise errors.NotFound()
-    current = {name: getattr(contact, name) for name in EditContactForm.base_fields if name != "version"}
-    form = EditContactForm(request.POST or None, initial={**current, "version": contact.version})
-    stale: list[tuple[str, str]] | None = None
+    form = EditContactForm(request.POST or None, initial=_contact_values(contact))
+    edit = Edit(form)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_contact(
+        edit = save_edit(
+            form,
+            lambda: services.update_contact(
                 actor=user, contact=contact, expected_version=form.cleaned_data["version"], **form.person()
-            )
-        except errors.PreconditionFailed:
-            contact = selectors.get_contact(viewer=user, contact_id=contact_pk)
-            current = {name: getattr(contact, name) for name in current}
-            stale = entered_values(form, current)
-            form = EditContactForm(initial={**current, "version": contact.version})
-        except errors.DomainError as exc:
-            show_refusal(form, exc)
-        else:
+            ),
+            lambda: _contact_values(selectors.get_contact(viewer=user, contact_id=contact_pk)),
+        )
+        if edit.saved:
             messages.success(request, _("Your changes were saved."))
             return redirect("ui:party-360", pk=party.pk)
-    response = _small_form(request, party, form, _("Edit contact"), stale=stale)
-    if stale is not None:
-        response.status_code = 409
+    response = _small_form(request, party, edit.form, _("Edit contact"), stale=edit.stale)
+    response.status_code = edit.status
     return response
+
+
+def _contact_values(contact: Any) -> dict[str, Any]:
+    return {name: getattr(contact, name) for name in EditContactForm.base_fields}
 
 
 @require_http_methods(["GET", "POST"])

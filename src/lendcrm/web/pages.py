@@ -1,7 +1,8 @@
 """What every workspace view shares: service refusals become pages, stale edits keep what was typed."""
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 
 from lendcrm.core import errors
 from lendcrm.core.models import User
+from lendcrm.web.forms import show_refusal
 
 PAGE_SIZE = 50
 
@@ -57,3 +59,37 @@ def entered_values(form: forms.Form, current: dict[str, Any]) -> list[tuple[str,
         if typed != now_text:
             out.append((str(field.label or name), typed))
     return out
+
+
+@dataclass
+class Edit:
+    """The outcome of saving an edit form: saved, refused on its fields, or stale (`stale` then lists
+    what the person typed, and `form` shows the current values)."""
+
+    form: forms.Form
+    saved: bool = False
+    stale: list[tuple[str, str]] | None = None
+
+    @property
+    def status(self) -> int:
+        return 409 if self.stale is not None else 200
+
+
+def save_edit(
+    form: forms.Form,
+    save: Callable[[], object],
+    current: Callable[[], dict[str, Any]],
+    aliases: Mapping[str, str] | None = None,
+) -> Edit:
+    """Run `save` (a service call that checks the version the form was read at). A stale version
+    re-reads the object with `current` and shows it in a fresh form of the same class; any other
+    refusal goes onto the form's fields."""
+    try:
+        save()
+    except errors.PreconditionFailed:
+        now = current()
+        return Edit(type(form)(initial=now), stale=entered_values(form, now))
+    except errors.DomainError as exc:
+        show_refusal(form, exc, aliases)
+        return Edit(form)
+    return Edit(form, saved=True)

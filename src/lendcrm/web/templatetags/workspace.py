@@ -9,6 +9,7 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from lendcrm.core import audit
 from lendcrm.core.models import Branch, User
 from lendcrm.interactions.models import Interaction, Task
 from lendcrm.parties import identifiers
@@ -124,18 +125,6 @@ def field(form: Any, name: str) -> Any:
 
 
 @register.filter
-def changed_fields(changes: Any) -> list[str]:
-    """The names of the fields an audit entry touched; the values stay out of the list (they may be
-    personal data, and the API's audit export is where they are read)."""
-    if not isinstance(changes, dict):
-        return []
-    parts = [changes[p] for p in ("before", "after") if isinstance(changes.get(p), dict)]
-    if not parts:
-        return sorted(str(k) for k in changes)
-    return sorted({str(name) for part in parts for name in part})
-
-
-@register.filter
 def scheme_label(scheme: str) -> str:
     """An identifier scheme in the reader's language (LEI, unified social credit code, …)."""
     label = identifiers.SCHEMES.get(scheme)
@@ -182,4 +171,4 @@ def field_labels(change: Any) -> list[str]:
 @register.filter
 def event_field_labels(event: Any) -> list[str]:
     """The fields an audit entry touched, named in the reader's language (never their values)."""
-    return _labels(event.object_type, changed_fields(event.changes))
+    return _labels(event.object_type, audit.changed_field_names(event.changes))
