@@ -240,3 +240,25 @@ def test_switching_to_chinese_shows_the_chinese_ui_everywhere(
     assert "年" in page.locator("#h-profile + dl").inner_text() or party.incorporation_date is None
     page.click("button[lang=en]")
     page.wait_for_selector("text=My day")
+
+
+def test_tablet_layout_and_the_admin_look_like_one_product(
+    live_server: Any, browser: Any, book: dict[str, Any], admin_user: User, screenshot_dir: Path
+) -> None:
+    base = live_server.url
+    party: Party = book["party"]
+    tablet = browser.new_context(viewport={"width": 820, "height": 1180})
+    page = tablet.new_page()
+    _sign_in(page, base, "rm_a")
+    page.goto(f"{base}/parties/{party.pk}/")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0  # nothing runs off the side of a tablet screen
+    _shot(page, screenshot_dir, "tablet-party-360")
+    tablet.close()
+    desk = browser.new_context(viewport={"width": 1366, "height": 900})
+    admin_page = desk.new_page()
+    _sign_in(admin_page, base, admin_user.username)
+    admin_page.goto(f"{base}/admin/core/user/")
+    admin_page.locator("#site-name", has_text="lendcrm").wait_for()
+    _shot(admin_page, screenshot_dir, "en-admin-users")
+    desk.close()

@@ -62,3 +62,9 @@ def test_search_never_shows_another_branch(
     assert SECRET_NAME not in web(rm_b).post("/search/", {"q": "浦东机密"}).content.decode()
     assert SECRET_NAME in web(rm_a).post("/search/", {"q": "浦东机密"}).content.decode()
     assert SECRET_NAME in web(rm_a).post("/search/", {"q": "5493001KJTIIGC8Y1R12"}).content.decode()
+
+
+def test_search_wants_two_characters(rm_a: User, web: Any) -> None:
+    body = web(rm_a).post("/search/", {"q": "a"}).content.decode()
+    assert "Type at least two characters" in body
+    assert "/parties/" not in body

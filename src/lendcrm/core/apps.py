@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "lendcrm.core"
     label = "core"
-    verbose_name = "lendcrm core"
+    verbose_name = _("Organisation")
 
     def ready(self) -> None:
         from lendcrm.core import db, schema  # noqa: F401  (schema registers the OpenAPI auth extension)

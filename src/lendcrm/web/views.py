@@ -20,6 +20,7 @@ from lendcrm.web.pages import acting_user
 HOME_ROWS = 10
 SEARCH_HITS = 10
 SEARCH_MAX_CHARS = 100
+SEARCH_MIN_CHARS = 2  # one character would match most of the book, and no index serves it
 KYC_DUE_DAYS = 30
 
 
@@ -68,12 +69,17 @@ def search(request: HttpRequest) -> HttpResponse:
     or browser history."""
     term = request.POST.get("q", "").strip()[:SEARCH_MAX_CHARS]
     hits: list[Any] = []
-    if term:
+    if len(term) >= SEARCH_MIN_CHARS:
         hits = list(party_selectors.party_list(viewer=acting_user(request), search=term)[: SEARCH_HITS + 1])
     return render(
         request,
         "web/_search_results.html",
-        {"term": term, "hits": hits[:SEARCH_HITS], "more": len(hits) > SEARCH_HITS},
+        {
+            "term": term,
+            "too_short": 0 < len(term) < SEARCH_MIN_CHARS,
+            "hits": hits[:SEARCH_HITS],
+            "more": len(hits) > SEARCH_HITS,
+        },
     )
 
 
