@@ -5,7 +5,8 @@
 (not timed) and time only a plain DB-API `executemany` of them, in the seeder's batches, in one
 transaction (on PostgreSQL also a plain `COPY`, the seeder's own method there).
 `api`: on the seeded database, time the customer 360 and party search through the API in-process, count
-their queries, and time the equivalent minimal reads on a plain DB-API connection.
+their queries, time the workspace pages (`pages.py`), and time the equivalent minimal reads on a plain
+DB-API connection.
 
 Django is imported lazily: `run.py` sets the environment (database URL, rate limits) first.
 """
@@ -396,6 +397,9 @@ def phase_api(args: Any) -> dict[str, Any]:
         search[label]["with_hits"] = sum(1 for h in hits if h)
         search[label]["median_hits"] = statistics.median(hits)
     search["rm"].update(user=rm.username, branch_parties=rm_visible, leads=busiest["n"])
+    from pages import measure_pages  # the workspace pages, as the same RM
+
+    pages = measure_pages(args, rm, texts)
     connection.close()
 
     # The same reads on a plain DB-API connection: the floor the API is compared with.
@@ -417,6 +421,7 @@ def phase_api(args: Any) -> dict[str, Any]:
         "raw_c360": raw_c360,
         "search": search,
         "raw_search": raw_search,
+        "pages": pages,
         "db_bytes_after": database_size(args.backend, args.database),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

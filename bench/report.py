@@ -21,6 +21,10 @@ def _verdict(r: dict[str, Any], name: str) -> str:
     return "PASS" if r["targets"][name]["pass"] else "**MISS**"
 
 
+def _span(s: dict[str, Any]) -> str:
+    return f"{s['queries_min']}-{s['queries_max']}"
+
+
 def _mb(n: float) -> str:
     return f"{n / 1024 / 1024:,.0f} MB"
 
@@ -30,6 +34,7 @@ def _lat(s: dict[str, Any]) -> str:
 
 
 Row = tuple[str, str, Callable[[dict[str, Any]], str]]
+PAGES = ("home", "party_list", "party_list_filtered", "party_360", "search", "tasks")
 ROWS: list[Row] = [
     ("database", "", lambda r: f"{r['backend']} {r['database_version']}"),
     ("parties / interactions", "", lambda r: "{:,} / {:,}".format(*_sizes(r))),
@@ -69,6 +74,23 @@ ROWS: list[Row] = [
         lambda r: _lat(r["raw_search"]["analyst"]),
     ),
     ("search raw LIKE, RM p50 / p95 / max ms", "", lambda r: _lat(r["raw_search"]["rm"])),
+    (
+        "**workspace pages as the RM, p50 / p95 ms**",
+        "",
+        lambda r: "; ".join(
+            f"{name.replace('_', ' ')} {r['pages'][name]['p50_ms']:.0f} / {r['pages'][name]['p95_ms']:.0f}"
+            for name in PAGES
+        ),
+    ),
+    (
+        "**page queries per request (min-max): list; 360 page**",
+        "constant",
+        lambda r: (
+            f"{_span(r['pages']['party_list'])}; {_span(r['pages']['party_360'])} "
+            f"{_verdict(r, 'pages_queries_constant')}"
+        ),
+    ),
+    ("360 page / raw 360 reads (p50)", "", lambda r: f"{r['page_360_vs_raw_p50']:.1f}x"),
     (
         "peak memory: seed / raw / API process",
         "",
