@@ -35,7 +35,7 @@ from lendcrm.parties.forms import (
 from lendcrm.parties.models import Party
 from lendcrm.parties.validation import NewContactPoint
 from lendcrm.web.forms import show_refusal
-from lendcrm.web.pages import Edit, acting_user, page_of, save_edit, workspace_view
+from lendcrm.web.pages import Edit, acting_user, form_status, page_of, save_edit, workspace_view
 
 TIMELINE_PAGE = 20
 PICKER_HITS = 8
@@ -100,7 +100,8 @@ def party_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "ordering": current or "legal_name",
     }
-    return render(request, "parties/list.html", context)
+    invalid = form.is_bound and not form.is_valid()
+    return render(request, "parties/list.html", context, status=400 if invalid else 200)
 
 
 def _cell(value: object) -> str:
@@ -230,7 +231,8 @@ def party_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s was created.") % {"name": party.legal_name})
             return redirect("ui:party-360", pk=party.pk)
-    return render(request, "parties/party_form.html", {"section": "parties", "form": form, "party": None})
+    context = {"section": "parties", "form": form, "party": None}
+    return render(request, "parties/party_form.html", context, status=form_status(form))
 
 
 @require_http_methods(["GET", "POST"])
@@ -276,8 +278,10 @@ def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _small_form(request: HttpRequest, party: Party, form: Any, title: str, **extra: Any) -> HttpResponse:
+    """A one-panel form page; 400 when shown again with errors, 409 after a stale edit."""
     context = {"section": "parties", "party": party, "form": form, "title": title, **extra}
-    return render(request, "parties/small_form.html", context)
+    status = 409 if extra.get("stale") is not None else form_status(form)
+    return render(request, "parties/small_form.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -331,9 +335,7 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
         if edit.saved:
             messages.success(request, _("Your changes were saved."))
             return redirect("ui:party-360", pk=party.pk)
-    response = _small_form(request, party, edit.form, _("Edit contact"), stale=edit.stale)
-    response.status_code = edit.status
-    return response
+    return _small_form(request, party, edit.form, _("Edit contact"), stale=edit.stale)
 
 
 def _contact_values(contact: Any) -> dict[str, Any]:

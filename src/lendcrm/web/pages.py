@@ -39,6 +39,11 @@ def acting_user(request: HttpRequest) -> User:
     return user
 
 
+def form_status(form: forms.Form) -> int:
+    """400 for a form shown again with errors (bad input is a 4xx on pages too), else 200."""
+    return 400 if form.is_bound and form.errors else 200
+
+
 def page_of(request: HttpRequest, rows: Any, per_page: int = PAGE_SIZE) -> Page:
     """One page of a list; a page number out of range shows the last page rather than an error."""
     return Paginator(rows, per_page).get_page(request.GET.get("page"))
@@ -72,7 +77,9 @@ class Edit:
 
     @property
     def status(self) -> int:
-        return 409 if self.stale is not None else 200
+        if self.stale is not None:
+            return 409
+        return form_status(self.form)
 
 
 def save_edit(
