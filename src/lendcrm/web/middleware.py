@@ -43,6 +43,7 @@ class SessionIdleTimeoutMiddleware:
     age caps the whole session); the last-seen time is written at most once a minute."""
 
     KEY = "lendcrm_last_seen"
+    EXPIRED = "lendcrm_session_expired"
     WRITE_EVERY = 60
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -55,6 +56,7 @@ class SessionIdleTimeoutMiddleware:
             last = request.session.get(self.KEY)
             if isinstance(last, int) and now - last > settings.LENDCRM_SESSION_IDLE_SECONDS:
                 logout(request)
+                request.session[self.EXPIRED] = True  # the sign-in page says why
             elif not isinstance(last, int) or now - last >= self.WRITE_EVERY:
                 request.session[self.KEY] = now
         return self.get_response(request)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lendcrm.interactions import selectors as interaction_selectors
 from lendcrm.parties import selectors as party_selectors
 from lendcrm.web.forms import SignInForm
+from lendcrm.web.middleware import SessionIdleTimeoutMiddleware
 from lendcrm.web.pages import acting_user
 
 HOME_ROWS = 10
@@ -31,7 +32,11 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), "max_failures": settings.LENDCRM_LOGIN_MAX_FAILURES}
+        return {
+            **super().get_context_data(**kwargs),
+            "max_failures": settings.LENDCRM_LOGIN_MAX_FAILURES,
+            "expired": self.request.session.pop(SessionIdleTimeoutMiddleware.EXPIRED, False),
+        }
 
 
 class SignOutView(auth_views.LogoutView):
