@@ -27,6 +27,9 @@ INDEXED_TERM_LENGTH = 3
 # Above this many matches in the whole book a term is "dense": testing parties in order finds a page sooner
 # than gathering and sorting every match.
 DENSE_MATCHES = 20_000
+# A scoped search whose index hits are at most this many tests each hit against the scope rule; with more
+# (or no index) it starts from the parties the viewer may see instead.
+FEW_MATCHES = 1000
 # Unified ideographs (with extension A and compatibility forms), kana and hangul: scripts written without
 # spaces, where a two-character term is a whole word.
 _CJK_RANGES = (
@@ -53,16 +56,18 @@ def _pair_term(term: str) -> bool:
     return len(term) == 2 and is_cjk(term[0]) and is_cjk(term[1])
 
 
-def _rare_pair(term: str) -> QuerySet[PartySearchGram, Any] | None:
-    """The pairs-table lookup for a two-character CJK term, unless the pair is dense; one query."""
+def _rare_pair(term: str) -> tuple[QuerySet[PartySearchGram, Any] | None, int]:
+    """The pairs-table lookup for a two-character CJK term (None when the pair is dense), and how many
+    parties it finds (counting stops at DENSE_MATCHES); one query."""
     ids = PartySearchGram.objects.filter(gram=term).values("party_id")
-    return None if ids[:DENSE_MATCHES].count() >= DENSE_MATCHES else ids
+    found = ids[:DENSE_MATCHES].count()
+    return (None if found >= DENSE_MATCHES else ids), found
 
 
-def _rare_trigram_ids(term: str) -> RawSQL | None:
+def _rare_trigram_ids(term: str) -> tuple[RawSQL | None, int]:
     """SQLite: the ids the FTS5 trigram table finds for `term`, read once (at most DENSE_MATCHES, else
-    None) and handed on as one JSON array. SQLite would otherwise re-run the FTS match, which reads a row
-    per candidate, in both the count and the page."""
+    None) and handed on as one JSON array, and how many. SQLite would otherwise re-run the FTS match,
+    which reads a row per candidate, in both the count and the page."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT rowid FROM parties_party_fts WHERE search_text LIKE %s LIMIT %s",
@@ -70,26 +75,30 @@ def _rare_trigram_ids(term: str) -> RawSQL | None:
         )
         ids = [row[0] for row in cursor.fetchall()]
     if len(ids) >= DENSE_MATCHES:
-        return None
-    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+        return None, len(ids)
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),)), len(ids)
 
 
-def matching(qs: QuerySet[Party], terms: list[str]) -> QuerySet[Party]:
-    """Parties of `qs` whose search column contains every term, through an index where a term is rare."""
+def matching(qs: QuerySet[Party], terms: list[str]) -> tuple[QuerySet[Party], int | None]:
+    """Parties of `qs` whose search column contains every term, through an index where a term is rare;
+    and at most how many there are, when an index said so (None when no index was consulted)."""
+    fewest: int | None = None
     for term in terms:
         if _pair_term(term):
-            pairs = _rare_pair(term)
+            pairs, found = _rare_pair(term)
             # The pairs table holds exactly the adjacent CJK pairs of each search text: it is the answer.
             qs = qs.filter(search_text__contains=term) if pairs is None else qs.filter(pk__in=pairs)
-            continue
-        qs = qs.filter(search_text__contains=term)
-        if (
+        elif (
             connection.vendor == "sqlite"  # PostgreSQL's planner uses its trigram index by itself
             and len(term) >= INDEXED_TERM_LENGTH
             and "%" not in term
             and "_" not in term
         ):
-            ids = _rare_trigram_ids(term)
-            if ids is not None:
-                qs = qs.filter(pk__in=ids)
-    return qs
+            ids, found = _rare_trigram_ids(term)
+            qs = qs.filter(search_text__contains=term)
+            qs = qs if ids is None else qs.filter(pk__in=ids)
+        else:
+            qs = qs.filter(search_text__contains=term)
+            continue
+        fewest = found if fewest is None else min(fewest, found)
+    return qs, fewest

@@ -45,7 +45,7 @@ from lendcrm.parties.models import (
     Relationship,
     RelationshipKind,
 )
-from lendcrm.parties.search import matching
+from lendcrm.parties.search import FEW_MATCHES, matching
 
 # Orderings the party list accepts; `id` breaks ties so pages never overlap.
 PARTY_ORDERINGS = {
@@ -110,6 +110,16 @@ def get_party_detail(*, viewer: User, party_id: object) -> Party:
     return party
 
 
+def _in_scope(qs: QuerySet[Party], viewer: User, *, few: bool) -> QuerySet[Party]:
+    """Limit a party list to the viewer's scope. When an index has narrowed it to a few parties, each is
+    tested against the rule; otherwise the list starts from the parties the viewer may see (branch UNION
+    covered), so a scoped search never examines the rest of the book."""
+    scope = party_scope(viewer)
+    if scope is None:
+        return qs
+    return qs.filter(scope) if few else qs.filter(pk__in=party_scope_ids(viewer))
+
+
 def party_list(
     *,
     viewer: User,
@@ -130,9 +140,8 @@ def party_list(
         raise errors.field_error(
             "ordering", _("Order by one of: %(values)s.") % {"values": ", ".join(PARTY_ORDERINGS)}
         )
-    scoped = party_scope_ids(viewer)  # a scoped viewer's list starts from the parties they may see
-    qs = Party.objects.all() if scoped is None else Party.objects.filter(pk__in=scoped)
-    qs = matching(qs, search.lower().split()[:MAX_SEARCH_TERMS])
+    qs, at_most = matching(Party.objects.all(), search.lower().split()[:MAX_SEARCH_TERMS])
+    qs = _in_scope(qs, viewer, few=at_most is not None and at_most <= FEW_MATCHES)
     if branch:
         match = Q(branch__code=branch.strip().upper())
         if branch.strip().isdigit():
