@@ -1,6 +1,7 @@
 """The substring index behind party search stays in step with the parties and gives the same answers
 as a plain scan, for every script and every term length."""
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -102,15 +103,23 @@ def test_cjk_pairs() -> None:
     assert cjk_pairs("") == set()
 
 
-@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize(("dense", "few"), [(False, True), (True, True), (False, False)])
 @pytest.mark.parametrize("term", [*TERMS, "三峡", "银行", "浦", "pudong 浦东", "development 50%"])
 def test_every_path_agrees_with_a_scan(
-    parties: list[Party], analyst: User, rm_a: User, term: str, dense: bool, monkeypatch: pytest.MonkeyPatch
+    parties: list[Party],
+    analyst: User,
+    rm_a: User,
+    term: str,
+    dense: bool,
+    few: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Rare terms go through an index, dense ones (every term here when DENSE_MATCHES is 1) are tested row
-    by row; both give what a plain scan gives, for the whole book and for a scoped user."""
+    by row; a scoped user's few index hits are tested against the scope rule, else the search starts from
+    their parties. Every path gives what a plain scan gives, for the whole book and for a scoped user."""
     if dense:
         monkeypatch.setattr(search, "DENSE_MATCHES", 1)
+    monkeypatch.setattr(selectors, "FEW_MATCHES", 1000 if few else -1)
     for viewer in (analyst, rm_a):
         found = set(selectors.party_list(viewer=viewer, search=term).values_list("pk", flat=True))
         assert found == _scan(viewer, term)
@@ -164,19 +173,21 @@ def test_a_scoped_search_never_shows_parties_out_of_scope(
     covered_b = make_party("Harbour Wind C", local_name="海港风电丙", branch=branch_b)
     services.set_coverage(actor=None, party=covered_b, lead=None, team=[rm_a])
     for term in ("风电", "harbour wind", "海港风电", "wind"):
-        for dense in (False, True):
+        for dense, few in itertools.product((False, True), (False, True)):
             with pytest.MonkeyPatch.context() as patch:
                 if dense:
                     patch.setattr(search, "DENSE_MATCHES", 1)
+                # few index hits are tested against party_scope; else the search starts from party_scope_ids
+                patch.setattr(selectors, "FEW_MATCHES", 1000 if few else -1)
                 seen = {
                     who.username: set(
                         selectors.party_list(viewer=who, search=term).values_list("pk", flat=True)
                     )
                     for who in (rm_a, rm_b, analyst)
                 }
-            assert seen["rm_a"] == {at_a.pk, covered_b.pk}, (term, dense)
-            assert seen["rm_b"] == {at_b.pk, covered_b.pk}, (term, dense)
-            assert seen["analyst"] == {at_a.pk, at_b.pk, covered_b.pk}, (term, dense)
+            assert seen["rm_a"] == {at_a.pk, covered_b.pk}, (term, dense, few)
+            assert seen["rm_b"] == {at_b.pk, covered_b.pk}, (term, dense, few)
+            assert seen["analyst"] == {at_a.pk, at_b.pk, covered_b.pk}, (term, dense, few)
 
 
 def test_scope_ids_are_the_scope_rule(
