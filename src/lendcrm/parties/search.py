@@ -1,6 +1,6 @@
 """Party search: which parties' search column contains every term, answered from an index where one serves.
 
-Three indexes stand behind `Party.search_text` (see docs/architecture.md, "Reads that stay fast"):
+Two kinds of index stand behind `Party.search_text` (see docs/architecture.md, "Reads that stay fast"):
 a substring index for terms of three characters or more (FTS5 trigram on SQLite, pg_trgm GIN on
 PostgreSQL; migration 0002), and `PartySearchGram`, the CJK character pairs of each party's search text,
 for two-character Chinese terms (a surname and given name, "浦东") that a trigram index cannot answer.
@@ -8,7 +8,10 @@ for two-character Chinese terms (a surname and given name, "浦东") that a trig
 An index only pays when a term is rare. A term that occurs in thousands of parties ("有限公司", "group")
 is answered faster by walking the parties in list order and testing each one, which stops after a page:
 so each indexable term is first looked up in its index up to `DENSE_MATCHES` (cheap: the lookup stops
-there), and only terms below that use the index. Every path gives the same rows as a plain scan.
+there), and only terms below that use the index. On PostgreSQL the planner makes that choice for trigram
+terms itself (its statistics see the column), so only the pairs are looked up first there. Every path
+gives the same rows as a plain scan; `matching` also says how many parties an index found, so a scoped
+search can choose how to apply the viewer's scope (`selectors._in_scope`).
 """
 
 import json
