@@ -1,6 +1,7 @@
 """English and Simplified Chinese are complete: every string the code marks is in the catalogue and
 translated, the compiled catalogue matches it, and every page speaks the chosen language."""
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,6 @@ def test_the_catalogue_is_complete_and_its_placeholders_match() -> None:
 
 
 def _placeholders(text: str) -> set[str]:
-    import re
-
     return set(re.findall(r"%\([a-z_]+\)[sd]", text))
 
 
@@ -126,3 +125,37 @@ def test_service_refusals_reach_the_page_translated(rm_a: User, web: Any) -> Non
     errors = body.split('id="id_lei-errors"')[1][:300]
     assert "LEI" in errors
     assert any("\u4e00" <= ch <= "\u9fff" for ch in errors)
+
+
+# --- no text outside the translation machinery ------------------------------------------------------
+TEMPLATE_DIRS = [PACKAGE / app / "templates" for app in ("web", "parties", "interactions", "core")]
+BRAND = {"lendcrm", "CSV", "KYC", "LEI", "RM"}
+_TRANSLATED_BLOCK = re.compile(r"{%\s*blocktranslate.*?{%\s*endblocktranslate\s*%}", re.S)
+_TAG = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.S)
+_LABEL_ATTR = re.compile(r'\b(?:placeholder|aria-label|title|alt)="([^"]*)"')
+
+
+def _untranslated(source: str) -> list[str]:
+    found = [v for v in _LABEL_ATTR.findall(source) if re.search(r"[A-Za-z]{2,}", _TAG.sub("", v))]
+    text = _TAG.sub(" ", _TRANSLATED_BLOCK.sub(" ", source))
+    text = re.sub(r"<[^>]*>", " ", text)
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", text) if w not in BRAND]
+    return found + words
+
+
+def test_templates_have_no_text_outside_translate_tags() -> None:
+    offenders = {}
+    for folder in TEMPLATE_DIRS:
+        for path in folder.rglob("*.html"):
+            if path.parts[-2] == "admin":
+                continue  # the admin's own templates are Django's, translated by Django
+            left = _untranslated(path.read_text())
+            if left:
+                offenders[str(path.relative_to(PACKAGE))] = left[:5]
+    assert not offenders, offenders
+
+
+def test_the_template_check_finds_bare_text() -> None:
+    assert _untranslated("<p>Hello there</p>") == ["Hello", "there"]
+    assert _untranslated('<input placeholder="Search">') == ["Search"]
+    assert _untranslated('<p>{% translate "Hello" %} {{ party.legal_name }}</p>') == []
