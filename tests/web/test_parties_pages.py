@@ -291,3 +291,23 @@ def test_a_role_that_may_not_write_gets_403(make_user: Any, web: Any, party_a: P
     )
     response = web(monitor).post("/parties/new/", _new_party(branch=str(party_a.branch_id)))
     assert response.status_code == 403
+
+
+def test_filter_by_rm(rm_a: User, make_user: Any, web: Any, party_a: Party) -> None:
+    colleague = make_user("rm_a2", "relationship_manager")
+    theirs = party_services.create_party(
+        actor=colleague, kind="sme", legal_name="Colleague Client Co.", branch=colleague.branch
+    )
+    body = html(web(rm_a).get(f"/parties/?rm={rm_a.pk}"))
+    assert party_a.legal_name in body
+    assert theirs.legal_name not in body
+    assert f'<option value="{rm_a.pk}" selected>' in body
+    assert f'<option value="{colleague.pk}">' in body
+
+
+def test_a_scoped_rm_filters_by_the_rms_of_their_branch(
+    rm_a: User, rm_b: User, analyst: User, web: Any
+) -> None:
+    assert f'<option value="{rm_b.pk}"' not in html(web(rm_a).get("/parties/"))
+    assert web(rm_a).get(f"/parties/?rm={rm_b.pk}").status_code == 400
+    assert f'<option value="{rm_b.pk}"' in html(web(analyst).get("/parties/"))

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lendcrm.core import errors
-from lendcrm.core.access import may_write_customers, require_customer_writer
+from lendcrm.core.access import may_write_customers, require_customer_writer, sees_whole_book
 from lendcrm.core.selectors import front_office, staff_names
 from lendcrm.interactions import selectors as interaction_selectors
 from lendcrm.interactions.forms import InteractionForm, TaskForm
@@ -62,7 +62,10 @@ def _filtered(request: HttpRequest) -> tuple[PartyFilterForm, Any]:
     user = acting_user(request)
     form = PartyFilterForm(request.GET or None)
     cast(forms.ChoiceField, form.fields["ordering"]).choices = [(o, o) for o in selectors.PARTY_ORDERINGS]
-    cast(forms.ModelChoiceField, form.fields["rm"]).queryset = front_office()
+    # A scoped RM filters by the RMs of their own branch; the whole book lists every RM.
+    cast(forms.ModelChoiceField, form.fields["rm"]).queryset = front_office(
+        branch_id=None if sees_whole_book(user) else user.branch_id
+    )
     if form.is_bound and not form.is_valid():
         return form, Party.objects.none()
     data = form.cleaned_data if form.is_bound else {}
@@ -89,7 +92,7 @@ def _filtered(request: HttpRequest) -> tuple[PartyFilterForm, Any]:
 @workspace_view
 def party_list(request: HttpRequest) -> HttpResponse:
     form, qs = _filtered(request)
-    page = page_of(request, qs)
+    page = page_of(request, qs.prefetch_related(None))  # the list shows no identifiers
     leads = staff_names(getattr(p, "lead_rm_id", None) for p in page.object_list)
     rows = [(p, leads.get(p.lead_rm_id, "")) for p in page.object_list]
     current = form.cleaned_data.get("ordering") if form.is_bound and form.is_valid() else ""
@@ -99,6 +102,7 @@ def party_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "ordering": current or "legal_name",
+        "rms": cast(forms.ModelChoiceField, form.fields["rm"]).queryset,
     }
     invalid = form.is_bound and not form.is_valid()
     return render(request, "parties/list.html", context, status=400 if invalid else 200)
