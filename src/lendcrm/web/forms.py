@@ -10,18 +10,15 @@ from django.utils.translation import gettext_lazy as _
 
 from lendcrm.core.errors import DomainError
 
+# One answer for a wrong password, an unknown user, a locked or an inactive account.
+SIGN_IN_REFUSED = _(
+    "Wrong username or password, or the account is locked after too many failed attempts. "
+    "Check both and try again."
+)
+
 
 class SignInForm(AuthenticationForm):
-    error_messages = {
-        "invalid_login": _(
-            "Wrong username or password, or the account is locked after too many failed attempts. "
-            "Check both and try again."
-        ),
-        "inactive": _(
-            "Wrong username or password, or the account is locked after too many failed attempts. "
-            "Check both and try again."
-        ),
-    }
+    error_messages = {"invalid_login": SIGN_IN_REFUSED, "inactive": SIGN_IN_REFUSED}
 
     username = forms.CharField(
         label=_("Username"),
