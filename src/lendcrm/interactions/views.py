@@ -11,13 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lendcrm.core import errors
-from lendcrm.core.access import require_customer_writer
 from lendcrm.core.selectors import front_office, staff_names
 from lendcrm.interactions import selectors, services
 from lendcrm.interactions.forms import EditTaskForm, InteractionForm, ReassignForm, TaskFilterForm, TaskForm
 from lendcrm.interactions.models import Task
 from lendcrm.parties import selectors as party_selectors
-from lendcrm.parties.views import assignees, render_360
+from lendcrm.parties.views import assignees, render_360, writable_party
 from lendcrm.web.forms import show_refusal
 from lendcrm.web.pages import Edit, acting_user, page_of, save_edit, workspace_view
 
@@ -40,9 +39,7 @@ def _inline_result(
 @require_POST
 @workspace_view
 def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
-    user = acting_user(request)
-    require_customer_writer(user)
-    party = party_selectors.get_party(viewer=user, party_id=pk)
+    user, party = writable_party(request, pk)
     contacts = party_selectors.party_contacts(viewer=user, party=party)
     form = InteractionForm(request.POST, contacts=contacts)
     logged = None
@@ -65,9 +62,7 @@ def interaction_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @workspace_view
 def task_create(request: HttpRequest, pk: int) -> HttpResponse:
-    user = acting_user(request)
-    require_customer_writer(user)
-    party = party_selectors.get_party(viewer=user, party_id=pk)
+    user, party = writable_party(request, pk)
     people = assignees(user, party_selectors.party_coverage(viewer=user, party=party))
     form = TaskForm(request.POST, assignees=people)
     task = None

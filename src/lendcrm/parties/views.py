@@ -221,6 +221,13 @@ def party_timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- create and edit --------------------------------------------------------------------------------
+def writable_party(request: HttpRequest, pk: object) -> tuple[Any, Party]:
+    """The acting user, who must be allowed to change customer data, and the party they may see."""
+    user = acting_user(request)
+    require_customer_writer(user)
+    return user, selectors.get_party(viewer=user, party_id=pk)
+
+
 @require_http_methods(["GET", "POST"])
 @workspace_view
 def party_create(request: HttpRequest) -> HttpResponse:
@@ -266,9 +273,7 @@ def party_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @workspace_view
 def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = acting_user(request)
-    require_customer_writer(user)
-    party = selectors.get_party(viewer=user, party_id=pk)
+    user, party = writable_party(request, pk)
     form = IdentifierForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -291,9 +296,7 @@ def _small_form(request: HttpRequest, party: Party, form: Any, title: str, **ext
 @require_http_methods(["GET", "POST"])
 @workspace_view
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
-    user = acting_user(request)
-    require_customer_writer(user)
-    party = selectors.get_party(viewer=user, party_id=pk)
+    user, party = writable_party(request, pk)
     form = NewContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -320,9 +323,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @workspace_view
 def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
-    user = acting_user(request)
-    require_customer_writer(user)
-    party = selectors.get_party(viewer=user, party_id=pk)
+    user, party = writable_party(request, pk)
     contact = selectors.get_contact(viewer=user, contact_id=contact_pk)
     if not any(role.party_id == party.pk for role in contact.roles.all()):
         raise errors.NotFound()
@@ -349,9 +350,7 @@ def _contact_values(contact: Any) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 @workspace_view
 def relationship_create(request: HttpRequest, pk: int) -> HttpResponse:
-    user = acting_user(request)
-    require_customer_writer(user)
-    party = selectors.get_party(viewer=user, party_id=pk)
+    user, party = writable_party(request, pk)
     form = RelationshipForm(request.POST or None)
     other: Party | None = None
     if request.method == "POST" and form.is_valid():
@@ -395,9 +394,7 @@ def party_picker(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @workspace_view
 def relationship_delete(request: HttpRequest, pk: int, rel_pk: int) -> HttpResponse:
-    user = acting_user(request)
-    require_customer_writer(user)
-    party = selectors.get_party(viewer=user, party_id=pk)
+    user, party = writable_party(request, pk)
     rel = selectors.get_relationship(viewer=user, relationship_id=rel_pk)
     if party.pk not in (rel.from_party_id, rel.to_party_id):
         raise errors.NotFound()
