@@ -53,14 +53,13 @@ def _placeholders(text: str) -> set[str]:
     return set(re.findall(r"%\([a-z_]+\)[sd]", text))
 
 
+def _entries(catalogue: polib._BaseFile) -> dict[tuple[str | None, str], str]:
+    return {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0, "") for e in catalogue if e.msgid}
+
+
 def test_the_compiled_catalogue_matches_the_source() -> None:
-    source = {e.msgid: (e.msgstr or e.msgstr_plural.get(0, "")) for e in polib.pofile(str(PO)) if e.msgid}
-    compiled = {
-        e.msgid: (e.msgstr or e.msgstr_plural.get(0, ""))
-        for e in polib.mofile(str(PO.with_suffix(".mo")))
-        if e.msgid
-    }
-    assert compiled == source, "run `make messages` to rebuild the .mo"
+    compiled = _entries(polib.mofile(str(PO.with_suffix(".mo"))))
+    assert compiled == _entries(polib.pofile(str(PO))), "run `make messages` to rebuild the .mo"
 
 
 # --- pages in the chosen language --------------------------------------------------------------------

@@ -48,9 +48,16 @@ class BranchAdmin(ServiceAdmin):
     fields = ("code", "name", "local_name", "city", "is_head_office")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return self.fields if obj is not None else ()
+        return ("code", "is_head_office") if obj is not None else ()  # fixed once created
 
     def save_model(self, request: HttpRequest, obj: Branch, form: ModelForm, change: bool) -> None:
+        if change:
+            services.update_branch(
+                actor=request.user,  # type: ignore[arg-type]
+                branch=obj,
+                **{name: form.cleaned_data[name] for name in services.BRANCH_EDITABLE},
+            )
+            return
         created = services.create_branch(
             actor=request.user,  # type: ignore[arg-type]
             code=obj.code,
@@ -92,6 +99,13 @@ class UserAdmin(ServiceAdmin):
     list_filter = ("is_active", "branch", "role_grants__role")
     search_fields = ("username", "first_name", "last_name")
     list_select_related = ("branch",)
+    actions = ("unlock",)
+
+    @admin.action(description=_("Unlock the selected accounts"))
+    def unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            services.unlock_user(actor=request.user, user=user)  # type: ignore[arg-type]
+        messages.success(request, _("The selected accounts can sign in again."))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("role_grants")

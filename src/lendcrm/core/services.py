@@ -58,6 +58,40 @@ def create_branch(
     return branch
 
 
+BRANCH_EDITABLE = ("name", "local_name", "city")
+
+
+def update_branch(
+    *, actor: User | None, branch: Branch, expected_version: int | None = None, **fields: str
+) -> Branch:
+    """Rename a branch or move its city; its code and head-office flag are fixed once created."""
+    _require_admin(actor)
+    unknown = sorted(set(fields) - set(BRANCH_EDITABLE))
+    if unknown:
+        raise errors.ValidationFailed(field_errors={f: [_("Unknown field.")] for f in unknown})
+    if "name" in fields and not fields["name"].strip():
+        raise errors.field_error("name", _("A branch needs a name."))
+    with transaction.atomic():
+        locked = Branch.objects.select_for_update().get(pk=branch.pk)
+        check_version(locked, expected_version)
+        before = audit.snapshot(locked, BRANCH_FIELDS)
+        for name, value in fields.items():
+            setattr(locked, name, value.strip())
+        after = audit.snapshot(locked, BRANCH_FIELDS)
+        if after == before:
+            return locked
+        locked.version += 1
+        locked.save()
+        audit.record(
+            actor=actor,
+            action="branch.updated",
+            object_type="branch",
+            object_id=locked.pk,
+            changes=audit.diff(before, after),
+        )
+    return locked
+
+
 def _validated_roles(roles: Iterable[str]) -> list[str]:
     roles = list(dict.fromkeys(roles))
     unknown = [r for r in roles if r not in Role.values]
@@ -176,3 +210,13 @@ def revoke_token(*, actor: User | None, token: ApiToken) -> None:
     with transaction.atomic():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit.record(actor=actor, action="token.revoked", object_type="api_token", object_id=token.pk)
+
+
+def unlock_user(*, actor: User | None, user: User) -> None:
+    """Lift a lockout after failed sign-ins (the person has been identified some other way)."""
+    _require_admin(actor)
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk).exclude(locked_until=None, failed_login_count=0)
+        if not changed.update(locked_until=None, failed_login_count=0):
+            return
+        audit.record(actor=actor, action="user.unlocked", object_type="user", object_id=user.pk)

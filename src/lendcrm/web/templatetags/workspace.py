@@ -97,6 +97,8 @@ ACTION_LABELS = {
     "task.completed": _("Task done"),
     "task.reassigned": _("Task reassigned"),
     "branch.created": _("Branch created"),
+    "branch.updated": _("Branch changed"),
+    "user.unlocked": _("Account unlocked"),
     "seed.loaded": _("Demo data loaded"),
     "seed.demo_coverage": _("Demo coverage assigned"),
     "user.created": _("User created"),
