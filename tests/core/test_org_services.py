@@ -76,3 +76,18 @@ def test_the_admin_edits_branches_and_unlocks_through_the_services(
     client.post("/admin/core/user/", {"action": "unlock", "_selected_action": [rm_a.pk]})
     rm_a.refresh_from_db()
     assert rm_a.locked_until is None
+
+
+def test_an_admin_refusal_is_shown_and_writes_nothing(admin_user: User, branch_a: Branch) -> None:
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin_user)
+    users = User.objects.count()
+    response = client.post(
+        "/admin/core/user/add/",
+        {"username": "weak", "branch": branch_a.pk, "roles": ["relationship_manager"], "password": "short"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "too short" in response.content.decode()
+    assert User.objects.count() == users
+    assert not AuditEvent.objects.filter(action="user.created", actor=admin_user).exists()
