@@ -22,22 +22,12 @@ from lendcrm.parties.models import (
     Relationship,
 )
 from lendcrm.parties.selectors import _party_node, _visible_flag
+from lendcrm.parties.serializers import PLAIN_PARTY_FIELDS
 
 # The serializer fields whose text form is not plain `str()`: reused, so the output matches theirs exactly.
 _STAMP = serializers.DateTimeField()
 _AMOUNT = serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
 _PCT = serializers.DecimalField(max_digits=6, decimal_places=3)
-PARTY_FIELDS = (
-    "kind",
-    "legal_name",
-    "local_name",
-    "short_name",
-    "country",
-    "industry_code",
-    "segment",
-    "lifecycle",
-    "kyc_status",
-)
 
 
 def _day(value: Any) -> str | None:
@@ -62,7 +52,7 @@ def _party(party: Party, lead_rm: int | None) -> dict[str, Any]:
     ]
     return {
         "id": party.pk,
-        **{name: getattr(party, name) for name in PARTY_FIELDS},
+        **{name: getattr(party, name) for name in PLAIN_PARTY_FIELDS},
         "kyc_next_review": _day(party.kyc_next_review),
         "branch": party.branch.code,
         "lead_rm": lead_rm,

@@ -20,7 +20,7 @@ from lendcrm.parties.models import (
     RelationshipKind,
     Segment,
 )
-from lendcrm.parties.services.common import PROFILE_FIELDS
+from lendcrm.parties.services.common import MONEY_FIELDS, PROFILE_FIELDS
 from lendcrm.web.forms import DateInput, StaffChoiceField
 
 BLANK: list[tuple[str, Any]] = [("", "—")]
@@ -32,7 +32,6 @@ NEW_PARTY_SCHEMES = (
     identifiers.NATIONAL_REGISTRATION,
     identifiers.TAX_NUMBER,
 )
-MONEY_FIELDS = ("annual_revenue", "total_assets")
 
 
 class VersionField(forms.IntegerField):

@@ -56,6 +56,20 @@ def _money(amount: Any, currency: str) -> dict[str, Any] | None:
     return None if amount is None else MoneySerializer({"amount": amount, "currency": currency}).data
 
 
+# Party fields the API sends exactly as stored (text and choices); `customer360` renders the same ones.
+PLAIN_PARTY_FIELDS = (
+    "kind",
+    "legal_name",
+    "local_name",
+    "short_name",
+    "country",
+    "industry_code",
+    "segment",
+    "lifecycle",
+    "kyc_status",
+)
+
+
 class PartySerializer(serializers.ModelSerializer):
     branch: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     lead_rm = serializers.IntegerField(source="lead_rm_id", read_only=True, allow_null=True)
@@ -67,15 +81,7 @@ class PartySerializer(serializers.ModelSerializer):
         model = Party
         fields = [
             "id",
-            "kind",
-            "legal_name",
-            "local_name",
-            "short_name",
-            "country",
-            "industry_code",
-            "segment",
-            "lifecycle",
-            "kyc_status",
+            *PLAIN_PARTY_FIELDS,
             "kyc_next_review",
             "branch",
             "lead_rm",

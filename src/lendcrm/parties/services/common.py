@@ -2,7 +2,9 @@
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
@@ -37,26 +39,18 @@ PROFILE_FIELDS = (
     "kyc_next_review",
     "branch",
 )
-PARTY_AUDIT_FIELDS = (
-    "kind",
-    "legal_name",
-    "local_name",
-    "short_name",
-    "country",
-    "industry_code",
-    "annual_revenue",
-    "annual_revenue_currency",
-    "total_assets",
-    "total_assets_currency",
-    "employees",
-    "incorporation_date",
-    "birth_date",
-    "segment",
-    "lifecycle",
-    "kyc_status",
-    "kyc_next_review",
-    "branch_id",
-)
+MONEY_FIELDS = ("annual_revenue", "total_assets")
+
+
+def _stored_columns(name: str) -> tuple[str, ...]:
+    """The columns behind a profile field: money is an amount and a currency, the branch its id."""
+    if name in MONEY_FIELDS:
+        return (name, f"{name}_currency")
+    return (f"{name}_id",) if name == "branch" else (name,)
+
+
+# What the audit trail records of a party: every column of its profile.
+PARTY_AUDIT_FIELDS = tuple(column for name in PROFILE_FIELDS for column in _stored_columns(name))
 CONTACT_FIELDS = ("full_name", "local_name", "title", "birth_date", "nationality")
 NAME_FIELDS = ("legal_name", "local_name", "short_name")
 
@@ -103,21 +97,22 @@ def _refresh_grams(party_id: int, text: str) -> None:
     )
 
 
-def lock_party(actor: User | None, party_id: int) -> Party:
-    """The party row, locked for this transaction, if the actor may see it (404 otherwise)."""
-    parties = Party.objects.all() if actor is None else visible_parties(viewer=actor)
-    locked = parties.select_for_update().filter(pk=party_id).first()
+def _locked(rows: QuerySet[Any], pk: int) -> Any:
+    """The row, locked for this transaction, if it is among `rows` (404 otherwise)."""
+    locked = rows.select_for_update().filter(pk=pk).first()
     if locked is None:
         raise errors.NotFound()
     return locked
+
+
+def lock_party(actor: User | None, party_id: int) -> Party:
+    """The party row, locked for this transaction, if the actor may see it (404 otherwise)."""
+    return _locked(Party.objects.all() if actor is None else visible_parties(viewer=actor), party_id)
 
 
 def lock_contact(actor: User | None, contact_id: int) -> Contact:
-    contacts = Contact.objects.all() if actor is None else visible_contacts(viewer=actor)
-    locked = contacts.select_for_update().filter(pk=contact_id).first()
-    if locked is None:
-        raise errors.NotFound()
-    return locked
+    """The contact row, locked, if the actor may see one of the parties it has a role at."""
+    return _locked(Contact.objects.all() if actor is None else visible_contacts(viewer=actor), contact_id)
 
 
 def ensure_visible(actor: User | None, party: Party) -> None:
