@@ -36,3 +36,21 @@ def test_branch_by_code_ignores_case_and_refuses_unknown_codes(branch_a: Branch)
     with pytest.raises(errors.ValidationFailed) as caught:
         selectors.branch_by_code("XX99", field="branch")
     assert caught.value.field_errors == {"branch": ["No branch has the code XX99."]}
+
+
+def test_given_filters_only_by_what_was_given(rm_a: User, rm_b: User) -> None:
+    everyone = User.objects.all()
+    assert set(selectors.given(everyone, branch_id=None, username="")) == set(everyone)
+    assert list(selectors.given(everyone, branch_id=rm_b.branch_id, username="")) == [rm_b]
+    assert list(selectors.given(everyone, branch_id=rm_a.branch_id, username="rm_b")) == []
+
+
+def test_only_compliance_reads_the_audit_trail_or_its_object_types(
+    rm_a: User, make_user: Callable[..., User]
+) -> None:
+    for call in (selectors.audit_events, selectors.audit_object_types):
+        with pytest.raises(errors.NotFound):
+            call(viewer=rm_a)
+    officer = make_user("officer", "compliance_officer")
+    assert "user" in selectors.audit_object_types(viewer=officer)
+    assert selectors.audit_events(viewer=officer, object_type="user").exists()

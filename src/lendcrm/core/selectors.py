@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -71,6 +72,19 @@ def front_office(*, branch_id: int | None = None) -> QuerySet[User]:
     return qs.order_by("first_name", "last_name", "username")
 
 
+def given(qs: QuerySet[Any], **lookups: object) -> QuerySet[Any]:
+    """`qs` filtered by the lookups that were given: None and "" mean "no filter on this"."""
+    return qs.filter(
+        **{lookup: value for lookup, value in lookups.items() if value is not None and value != ""}
+    )
+
+
+def _require_auditor(viewer: User) -> None:
+    """The audit trail is for compliance officers; to anyone else it does not exist."""
+    if not viewer.has_role(Role.COMPLIANCE_OFFICER):
+        raise errors.NotFound()
+
+
 def audit_events(
     *,
     viewer: User,
@@ -82,24 +96,19 @@ def audit_events(
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
     """The audit trail, newest first, filtered; only compliance officers read it."""
-    if not viewer.has_role(Role.COMPLIANCE_OFFICER):
-        raise errors.NotFound()
-    qs = AuditEvent.objects.select_related("actor")
-    if actor_id is not None:
-        qs = qs.filter(actor_id=actor_id)
-    if object_type:
-        qs = qs.filter(object_type=object_type)
-    if object_id:
-        qs = qs.filter(object_id=object_id)
-    if party_id is not None:
-        qs = qs.filter(party_id=party_id)
-    if since is not None:
-        qs = qs.filter(occurred_at__gte=since)
-    if until is not None:
-        qs = qs.filter(occurred_at__lt=until)
-    return qs.order_by("-id")
+    _require_auditor(viewer)
+    return given(
+        AuditEvent.objects.select_related("actor"),
+        actor_id=actor_id,
+        object_type=object_type,
+        object_id=object_id,
+        party_id=party_id,
+        occurred_at__gte=since,
+        occurred_at__lt=until,
+    ).order_by("-id")
 
 
-def audit_object_types() -> list[str]:
+def audit_object_types(*, viewer: User) -> list[str]:
     """The kinds of object the trail mentions, for the filter."""
+    _require_auditor(viewer)
     return list(AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct())

@@ -59,9 +59,9 @@ class AuditFilterForm(forms.Form):
     until = forms.DateField(label=_("Until (inclusive)"), required=False, widget=DateInput())
 
 
-def _object_types(form: AuditFilterForm) -> None:
+def _object_types(form: AuditFilterForm, viewer: User) -> None:
     field = cast(forms.ChoiceField, form.fields["object_type"])
-    field.choices = [("", "—")] + [(t, t) for t in selectors.audit_object_types()]
+    field.choices = [("", "—")] + [(t, t) for t in selectors.audit_object_types(viewer=viewer)]
 
 
 def _day_start(day: date | None) -> datetime | None:
@@ -75,7 +75,7 @@ def _day_start(day: date | None) -> datetime | None:
 def audit_log(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     form = AuditFilterForm(request.GET or None)
-    _object_types(form)
+    _object_types(form, user)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     until = data.get("until")
     events = selectors.audit_events(
@@ -99,7 +99,7 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
     selectors.audit_events(viewer=user)  # the same gate as reading the trail
     report = audit.verify_chain()
     form = AuditFilterForm()
-    _object_types(form)
+    _object_types(form, user)
     events = selectors.audit_events(viewer=user)
     context = {"section": "audit", "form": form, "page": page_of(request, events), "report": report}
     return render(request, "core/audit.html", context)

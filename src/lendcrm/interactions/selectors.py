@@ -15,6 +15,7 @@ from lendcrm.core import audit, errors
 from lendcrm.core.access import party_scope
 from lendcrm.core.fields import row_id
 from lendcrm.core.models import AuditEvent, User
+from lendcrm.core.selectors import given
 from lendcrm.interactions.models import Interaction, Task, TaskStatus
 from lendcrm.parties.models import Contact, ContactRole, Party
 from lendcrm.parties.selectors import get_party
@@ -152,16 +153,13 @@ def interaction_list(
     until: datetime | None = None,
 ) -> QuerySet[Interaction]:
     """Interactions the viewer may see, filtered, newest first."""
-    qs = visible_interactions(viewer=viewer)
-    if party_id is not None:
-        qs = qs.filter(party_id=party_id)
-    if channel is not None:
-        qs = qs.filter(channel=channel)
-    if since is not None:
-        qs = qs.filter(occurred_at__gte=since)
-    if until is not None:
-        qs = qs.filter(occurred_at__lt=until)
-    return qs.order_by("-occurred_at", "-id")
+    return given(
+        visible_interactions(viewer=viewer),
+        party_id=party_id,
+        channel=channel,
+        occurred_at__gte=since,
+        occurred_at__lt=until,
+    ).order_by("-occurred_at", "-id")
 
 
 def task_list(
@@ -174,13 +172,9 @@ def task_list(
 ) -> QuerySet[Task]:
     """Tasks the viewer may see, filtered, soonest due first; `overdue` means open and past due."""
     qs = overdue_tasks(viewer=viewer, all=not mine) if overdue else visible_tasks(viewer=viewer)
-    if mine:
-        qs = qs.filter(assignee=viewer)
-    if status is not None:
-        qs = qs.filter(status=status)
-    if party_id is not None:
-        qs = qs.filter(party_id=party_id)
-    return qs.order_by("due_date", "id")
+    return given(qs, assignee=viewer if mine else None, status=status, party_id=party_id).order_by(
+        "due_date", "id"
+    )
 
 
 # --- the timeline --------------------------------------------------------------------------------
