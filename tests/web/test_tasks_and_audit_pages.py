@@ -4,12 +4,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lendcrm.core.models import AuditEvent, User
 from lendcrm.interactions import services as interaction_services
 from lendcrm.interactions.models import Interaction, Task
-from lendcrm.parties.models import Party
+from lendcrm.parties import services as party_services
+from lendcrm.parties.models import Party, Relationship
 from tests.web.conftest import html
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +195,75 @@ def test_admin_is_for_administrators(admin_user: User, rm_a: User, web: Any) -> 
     new = User.objects.get(username="new_rm")
     assert new.role_slugs == {"relationship_manager"}
     assert AuditEvent.objects.filter(action="user.created", actor=admin_user).exists()
+
+
+def test_bad_filters_are_refused_and_list_nothing(
+    rm_a: User, make_user: Any, web: Any, party_a: Party
+) -> None:
+    _task(rm_a, party_a, 1, "Visible task")
+    response = web(rm_a).get("/tasks/?view=everything")
+    assert response.status_code == 400
+    assert "Visible task" not in html(response)
+    officer = make_user("officer", "compliance_officer")
+    refused = web(officer).get("/audit/?since=not-a-day")
+    assert refused.status_code == 400
+    assert "Party created" not in html(refused)
+
+
+def test_a_bad_task_edit_is_refused_on_its_field(rm_a: User, web: Any, party_a: Party) -> None:
+    task = _task(rm_a, party_a, 1, "Original")
+    response = web(rm_a).post(
+        f"/tasks/{task.pk}/edit/",
+        {"title": "", "kind": "call", "due_date": "soon", "status": "done", "version": task.version},
+    )
+    assert response.status_code == 400
+    body = html(response)
+    for field in ("title", "due_date", "status"):
+        assert f'id="id_{field}-errors"' in body
+    task.refresh_from_db()
+    assert (task.title, task.version) == ("Original", 1)
+
+
+def test_a_role_that_may_not_write_cannot_log_or_unlink(
+    make_user: Any, rm_a: User, web: Any, party_a: Party
+) -> None:
+    monitor = make_user("monitor", "portfolio_monitor")
+    other = party_services.create_party(actor=rm_a, kind="sme", legal_name="Linked Co.", branch=rm_a.branch)
+    rel = party_services.create_relationship(
+        actor=rm_a, from_party=party_a, to_party=other, kind="supplier_of"
+    )
+    client = web(monitor)
+    assert client.post(f"/parties/{party_a.pk}/interactions/", {"subject": "x"}).status_code == 403
+    assert client.post(f"/parties/{party_a.pk}/links/{rel.pk}/delete/").status_code == 403
+    assert Relationship.objects.filter(pk=rel.pk).exists()
+    assert not Interaction.objects.exists()
+
+
+def _count(client: Any, path: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_home_tasks_and_audit_pages_do_not_grow_with_the_data(
+    rm_a: User, make_user: Any, web: Any, party_a: Party
+) -> None:
+    officer = make_user("officer", "compliance_officer")
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            _task(rm_a, party_a, i - 2, f"Task {i}")
+            interaction_services.log_interaction(
+                actor=rm_a,
+                party=party_a,
+                channel="phone",
+                direction="outbound",
+                occurred_at=timezone.now() - timedelta(hours=i + 1),
+                subject=f"Call {i}",
+            )
+
+    grow(2)
+    paths = [(rm_a, "/"), (rm_a, "/tasks/?view=mine"), (rm_a, "/tasks/?view=overdue"), (officer, "/audit/")]
+    small = [_count(web(user), path) for user, path in paths]
+    grow(15)
+    assert [_count(web(user), path) for user, path in paths] == small

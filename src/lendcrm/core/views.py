@@ -19,7 +19,7 @@ from lendcrm.core import audit, selectors
 from lendcrm.core.middleware import problem
 from lendcrm.core.models import User
 from lendcrm.web.forms import DateInput, StaffChoiceField
-from lendcrm.web.pages import acting_user, page_of, workspace_view
+from lendcrm.web.pages import acting_user, form_status, page_of, workspace_view
 
 
 @login_not_required
@@ -70,13 +70,23 @@ def _day_start(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
+def _audit_page(
+    request: HttpRequest, form: AuditFilterForm, events: Any, *, report: Any = None, status: int = 200
+) -> HttpResponse:
+    _object_types(form, acting_user(request))
+    context = {"section": "audit", "form": form, "page": page_of(request, events), "report": report}
+    return render(request, "core/audit.html", context, status=status)
+
+
 @require_GET
 @workspace_view
 def audit_log(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     form = AuditFilterForm(request.GET or None)
-    _object_types(form, user)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    trail = selectors.audit_events(viewer=user)  # 404 for anyone but compliance, before anything else
+    if form.is_bound and not form.is_valid():
+        return _audit_page(request, form, trail.none(), status=form_status(form))
+    data = form.cleaned_data if form.is_bound else {}
     until = data.get("until")
     events = selectors.audit_events(
         viewer=user,
@@ -87,19 +97,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         since=_day_start(data.get("since")),
         until=_day_start(until + timedelta(days=1)) if until else None,
     )
-    context = {"section": "audit", "form": form, "page": page_of(request, events), "report": None}
-    return render(request, "core/audit.html", context)
+    return _audit_page(request, form, events)
 
 
 @require_POST
 @workspace_view
 def audit_verify(request: HttpRequest) -> HttpResponse:
     """Walk the whole hash chain and say whether it is intact, and if not, where it breaks."""
-    user = acting_user(request)
-    selectors.audit_events(viewer=user)  # the same gate as reading the trail
-    report = audit.verify_chain()
-    form = AuditFilterForm()
-    _object_types(form, user)
-    events = selectors.audit_events(viewer=user)
-    context = {"section": "audit", "form": form, "page": page_of(request, events), "report": report}
-    return render(request, "core/audit.html", context)
+    trail = selectors.audit_events(viewer=acting_user(request))  # the same gate as reading the trail
+    return _audit_page(request, AuditFilterForm(), trail, report=audit.verify_chain())

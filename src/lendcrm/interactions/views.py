@@ -18,7 +18,7 @@ from lendcrm.interactions.models import Task
 from lendcrm.parties import selectors as party_selectors
 from lendcrm.parties.views import assignees, render_360, writable_party
 from lendcrm.web.forms import show_refusal
-from lendcrm.web.pages import Edit, acting_user, page_of, save_edit, workspace_view
+from lendcrm.web.pages import Edit, acting_user, form_status, page_of, save_edit, workspace_view
 
 INVALID = 422  # the inline forms come back with their errors; htmx swaps 422 responses (see base.html)
 
@@ -85,9 +85,11 @@ def task_create(request: HttpRequest, pk: int) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     form = TaskFilterForm(request.GET or None)
-    view = form.cleaned_data.get("view") if form.is_valid() else ""
-    view = view or TaskFilterForm.MINE
-    if view == TaskFilterForm.TEAM:
+    invalid = form.is_bound and not form.is_valid()
+    view = (form.cleaned_data.get("view") if form.is_bound and not invalid else "") or TaskFilterForm.MINE
+    if invalid:
+        tasks = selectors.my_open_tasks(viewer=user).none()
+    elif view == TaskFilterForm.TEAM:
         tasks = selectors.team_tasks(viewer=user)
     elif view == TaskFilterForm.OVERDUE:
         tasks = selectors.overdue_tasks(viewer=user)
@@ -100,8 +102,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "views": cast(forms.ChoiceField, TaskFilterForm.base_fields["view"]).choices,
         "page": page,
         "colleagues": _colleagues(user),
+        "form": form,
     }
-    return render(request, "interactions/tasks.html", context)
+    return render(request, "interactions/tasks.html", context, status=form_status(form))
 
 
 def _colleagues(user: Any) -> Any:
