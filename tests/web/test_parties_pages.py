@@ -311,3 +311,19 @@ def test_a_scoped_rm_filters_by_the_rms_of_their_branch(
     assert f'<option value="{rm_b.pk}"' not in html(web(rm_a).get("/parties/"))
     assert web(rm_a).get(f"/parties/?rm={rm_b.pk}").status_code == 400
     assert f'<option value="{rm_b.pk}"' in html(web(analyst).get("/parties/"))
+
+
+def test_adding_an_identifier_names_a_bad_or_taken_one(rm_a: User, web: Any, party_a: Party) -> None:
+    other = party_services.create_party(
+        actor=rm_a, kind="corporate", legal_name="Second Co.", branch=rm_a.branch
+    )
+    url = f"/parties/{other.pk}/identifiers/new/"
+    bad = web(rm_a).post(url, {"scheme": "uscc", "value": VALID_USCC[:-1] + "0"})
+    assert bad.status_code == 400
+    assert 'id="id_value-errors"' in html(bad)
+    taken = web(rm_a).post(url, {"scheme": "lei", "value": VALID_LEI})
+    assert taken.status_code == 400
+    assert party_a.legal_name in html(taken).split('id="id_value-errors"')[1][:600]
+    assert not other.identifiers.exists()
+    assert web(rm_a).post(url, {"scheme": "uscc", "value": VALID_USCC}).status_code == 302
+    assert other.identifiers.get().value == VALID_USCC
