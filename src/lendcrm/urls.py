@@ -8,6 +8,8 @@ api_v1 = [
     path("", include("lendcrm.core.urls")),
     path("", include("lendcrm.parties.urls")),
     path("", include("lendcrm.interactions.urls")),
+    path("", include("lendcrm.pipeline.urls")),
+    path("", include("lendcrm.origination.urls")),
 ]
 
 urlpatterns = [
