@@ -176,7 +176,13 @@ LENDCRM_MAX_BATCH = 1000
 # Exposure is summed in one currency; other currencies convert at these rates (units of base per unit).
 LENDCRM_BASE_CURRENCY = os.environ.get("LENDCRM_BASE_CURRENCY", "CNY")
 LENDCRM_FX_TO_BASE = {
-    "CNY": "1", "USD": "7.10", "EUR": "7.70", "HKD": "0.91", "GBP": "9.00", "JPY": "0.048", "SGD": "5.30",
+    "CNY": "1",
+    "USD": "7.10",
+    "EUR": "7.70",
+    "HKD": "0.91",
+    "GBP": "9.00",
+    "JPY": "0.048",
+    "SGD": "5.30",
 }
 LENDCRM_RATE_PER_CLIENT = os.environ.get("LENDCRM_RATE_PER_CLIENT", "1200/min")
 LENDCRM_RATE_PER_ADDRESS = os.environ.get("LENDCRM_RATE_PER_ADDRESS", "3000/min")

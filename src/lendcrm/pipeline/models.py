@@ -1,5 +1,7 @@
 """Conversion: the product catalogue, leads, opportunities and proposals (term sheets)."""
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,8 +12,11 @@ from lendcrm.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from lendcrm.core.personal import personal
 from lendcrm.parties.models import Party, PartyKind
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def amount_field(verbose_name: str | None = None, *, null: bool = False) -> models.DecimalField:
+
+def amount_field(verbose_name: "StrOrPromise | None" = None, *, null: bool = False) -> models.DecimalField:
     return models.DecimalField(
         verbose_name or _("amount"),
         max_digits=MONEY_MAX_DIGITS,
@@ -21,7 +26,7 @@ def amount_field(verbose_name: str | None = None, *, null: bool = False) -> mode
     )
 
 
-def rate_field(verbose_name: str, *, null: bool = True) -> models.DecimalField:
+def rate_field(verbose_name: "StrOrPromise", *, null: bool = True) -> models.DecimalField:
     """A rate in percent per year (4.35 means 4.35 %)."""
     return models.DecimalField(verbose_name, max_digits=9, decimal_places=5, null=null, blank=null)
 
