@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 # Browser tests drive Debian's Chromium (never a downloaded browser) and need CJK fonts to render Chinese;
-# the catalogue test extracts strings with GNU gettext. Installed from Debian when missing.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext
+# the catalogue test extracts strings with GNU gettext; WeasyPrint (term-sheet PDFs) lays text out with
+# Pango. Installed from Debian when missing.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0
 system-packages:
 	@if ! command -v chromium >/dev/null || ! command -v xgettext >/dev/null \
-	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
+	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
+	    || ! dpkg-query -W -f='$${Status}' libpangoft2-1.0-0 2>/dev/null | grep -q 'ok installed'; then \
 	  echo "Installing $(SYSTEM_PACKAGES) from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES); \
