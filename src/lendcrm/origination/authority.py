@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import party_scope
+from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
 from lendcrm.origination import risk, turnaround, workflow
 from lendcrm.origination.models import (
@@ -47,7 +48,9 @@ from lendcrm.origination.models import (
     AuthorityLimit,
     AuthorityMatrix,
     CommitteeVote,
+    Condition,
     CreditMemo,
+    Decision,
     Delegation,
     MatrixStatus,
     MemoRevision,
@@ -194,6 +197,7 @@ class Limit:
     max_group_exposure: Decimal | None
     worst_grade: int
     product_ids: frozenset[int]
+    product_codes: tuple[str, ...] = ()
 
     def covers(self, *, total: Decimal, grade: int, product_ids: Iterable[int]) -> bool:
         return (
@@ -230,6 +234,7 @@ def active_matrix() -> ActiveMatrix:
                 max_group_exposure=lim.max_group_exposure,
                 worst_grade=lim.worst_grade,
                 product_ids=frozenset(p.pk for p in lim.products.all()),
+                product_codes=tuple(sorted(p.code for p in lim.products.all())),
             )
             for lim in limits
         ),
@@ -392,6 +397,62 @@ def check_authority(
     found = assess(application)
     level = authorise(approver, application, found, when or timezone.localdate())
     return level, found.matrix.matrix, found.exposure
+
+
+# --- reads for the API and the pages ---------------------------------------------------------------
+def visible_application(*, viewer: User, application_id: object) -> Application:
+    """One application whose borrower the viewer may read, with its required level; NotFound otherwise."""
+    found = (
+        visible_applications(viewer=viewer)
+        .select_related("required_level")
+        .filter(pk=row_id(application_id))
+        .first()
+    )
+    if found is None:
+        raise errors.NotFound()
+    return found
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """Everything decided on an application: decisions, committee votes and conditions, oldest first."""
+
+    application: Application
+    decisions: list[Decision]
+    votes: list[CommitteeVote]
+    conditions: list[Condition]
+
+
+def decision_record(*, viewer: User, application_id: object) -> DecisionRecord:
+    """The application's decisions, votes and conditions; four queries."""
+    application = visible_application(viewer=viewer, application_id=application_id)
+    return DecisionRecord(
+        application=application,
+        decisions=list(
+            Decision.objects.filter(application=application)
+            .select_related("decided_by", "level", "matrix")
+            .order_by("round", "id")
+        ),
+        votes=list(
+            CommitteeVote.objects.filter(application=application)
+            .select_related("member")
+            .order_by("round", "cast_at", "id")
+        ),
+        conditions=list(Condition.objects.filter(application=application).order_by("id")),
+    )
+
+
+def level_ladder() -> tuple[AuthorityMatrix | None, list[tuple[AuthorityLevel, Limit | None]]]:
+    """Every approval level with its limit under the active matrix (None: it decides nothing); three
+    queries. Policy, not customer data: any member of staff may read it."""
+    try:
+        matrix: ActiveMatrix | None = active_matrix()
+    except errors.Conflict:
+        matrix = None
+    levels = AuthorityLevel.objects.order_by("rank")
+    if matrix is None:
+        return None, [(level, None) for level in levels]
+    return matrix.matrix, [(level, matrix.limit_for(level.pk)) for level in levels]
 
 
 # --- the approver's queue ---------------------------------------------------------------------------
