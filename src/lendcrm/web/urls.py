@@ -5,6 +5,8 @@ from django.urls import path
 from lendcrm.core import views as core_views
 from lendcrm.interactions import views as interaction_views
 from lendcrm.parties import views as party_views
+from lendcrm.pipeline import proposal_views
+from lendcrm.pipeline import views as pipeline_views
 from lendcrm.web import views
 
 app_name = "ui"
@@ -36,6 +38,34 @@ urlpatterns = [
     path("tasks/<int:pk>/edit/", interaction_views.task_edit, name="task-edit"),
     path("tasks/<int:pk>/complete/", interaction_views.task_complete, name="task-complete"),
     path("tasks/<int:pk>/reassign/", interaction_views.task_reassign, name="task-reassign"),
+    path("pipeline/", pipeline_views.opportunity_board, name="opportunity-board"),
+    path("pipeline/funnel/", pipeline_views.funnel, name="pipeline-funnel"),
+    path("pipeline/pick-party/", pipeline_views.party_picker, name="pipeline-party-picker"),
+    path("pipeline/leads/", pipeline_views.lead_list, name="lead-list"),
+    path("pipeline/leads/new/", pipeline_views.lead_create, name="lead-create"),
+    path("pipeline/leads/<int:pk>/", pipeline_views.lead_detail, name="lead-detail"),
+    path("pipeline/leads/<int:pk>/edit/", pipeline_views.lead_edit, name="lead-edit"),
+    path("pipeline/leads/<int:pk>/qualify/", pipeline_views.lead_qualify, name="lead-qualify"),
+    path("pipeline/leads/<int:pk>/disqualify/", pipeline_views.lead_disqualify, name="lead-disqualify"),
+    path("pipeline/opportunities/", pipeline_views.opportunity_list, name="opportunity-list"),
+    path("pipeline/opportunities/new/", pipeline_views.opportunity_create, name="opportunity-create"),
+    path("pipeline/opportunities/<int:pk>/", pipeline_views.opportunity_detail, name="opportunity-detail"),
+    path("pipeline/opportunities/<int:pk>/edit/", pipeline_views.opportunity_edit, name="opportunity-edit"),
+    path("pipeline/opportunities/<int:pk>/move/", pipeline_views.opportunity_move, name="opportunity-move"),
+    path(
+        "pipeline/opportunities/<int:pk>/proposals/new/", proposal_views.proposal_create, name="proposal-create"
+    ),
+    path("pipeline/proposals/<int:pk>/", proposal_views.proposal_detail, name="proposal-detail"),
+    path("pipeline/proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal-edit"),
+    path("pipeline/proposals/<int:pk>/issue/", proposal_views.proposal_issue, name="proposal-issue"),
+    path("pipeline/proposals/<int:pk>/accept/", proposal_views.proposal_accept, name="proposal-accept"),
+    path("pipeline/proposals/<int:pk>/reject/", proposal_views.proposal_reject, name="proposal-reject"),
+    path("pipeline/proposals/<int:pk>/term-sheet/", proposal_views.proposal_termsheet, name="proposal-termsheet"),
+    path(
+        "pipeline/proposals/<int:pk>/term-sheet.pdf",
+        proposal_views.proposal_termsheet_pdf,
+        name="proposal-termsheet-pdf",
+    ),
     path("audit/", core_views.audit_log, name="audit"),
     path("audit/verify/", core_views.audit_verify, name="audit-verify"),
 ]
