@@ -128,14 +128,15 @@ def create_matrix_version(
 
 
 def _amount(value: object) -> Decimal | None:
+    """A positive amount with at most two decimals that fits the column; None is unlimited."""
     if value is None:
         return None
     try:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
         raise errors.field_error("max_group_exposure", _("Must be a number.")) from exc
-    places = Decimal(1).scaleb(-MONEY_DECIMAL_PLACES)
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(places):
+    exponent = amount.normalize().as_tuple().exponent if amount.is_finite() else "n"
+    if not isinstance(exponent, int) or amount <= 0 or exponent < -MONEY_DECIMAL_PLACES:
         raise errors.field_error(
             "max_group_exposure",
             _("Give a positive amount with at most two decimals, or none for unlimited."),
