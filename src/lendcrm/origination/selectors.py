@@ -35,8 +35,8 @@ def visible_applications(*, viewer: User) -> QuerySet[Application]:
 
 
 def _listed(qs: QuerySet[Application]) -> QuerySet[Application]:
-    """What a list row shows (borrower, owner, analyst, branch, main product), in one query."""
-    return turnaround.with_main_product(qs).select_related("borrower", "owner", "analyst", "branch")
+    """What a list row shows (borrower, branch, approval level, main product), in one query."""
+    return turnaround.with_main_product(qs).select_related("borrower", "branch", "required_level")
 
 
 def application_list(
