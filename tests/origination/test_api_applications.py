@@ -47,7 +47,8 @@ def test_create_returns_the_draft_with_etag_and_checklist(
     assert body["facilities"][0]["amount"] == "5000000.00"
     assert body["facilities"][0]["lgd"] == "0.4000"
     assert body["next_statuses"] == ["expired", "submitted", "withdrawn"]
-    assert body["checklist"] and all(i["status"] == "required" for i in body["checklist"])
+    assert body["checklist"]
+    assert all(i["status"] == "required" for i in body["checklist"])
     assert body["status_history"][0]["to_status"] == "draft"
     assert response["ETag"] == f'"{body["id"]}-1"'
 
