@@ -12,6 +12,7 @@ from lendcrm.core.management.commands.seed import print_logins
 from lendcrm.core.management.commands.serve import url_for
 from lendcrm.core.models import User
 from lendcrm.parties.models import Party
+from lendcrm.seeding import credit
 
 DEMO_SEED = 2026
 
@@ -46,6 +47,13 @@ class Command(BaseCommand):
         out("[3/3] Creating the demo logins and an API token…")
         logins = seeding.create_demo_logins()
         rm = User.objects.get(username=logins[0][0])
+        credit.grant_demo_authority(timezone.localdate())
+        staff = {u.username: u for u in User.objects.filter(username__in=("analyst", "approver"))}
+        if credit.seed_demo_pipeline(rm=rm, analyst=staff["analyst"], approver=staff["approver"]):
+            out(
+                "      A demo pipeline: leads, opportunities, a term sheet, an application awaiting "
+                "a decision and an offer."
+            )
         _, key = services.create_token(actor=None, user=rm, name="demo")
         url = url_for(options["host"], options["port"])
         out("")
