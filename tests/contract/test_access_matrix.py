@@ -16,6 +16,8 @@ from django.utils import timezone
 from lendcrm.core.models import User
 from lendcrm.interactions import services as interaction_services
 from lendcrm.parties import services as party_services
+from lendcrm.pipeline import services as pipeline_services
+from tests.pipeline.conftest import opportunity_data, proposal_data
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +72,17 @@ def branch_a_objects(rm_a: User) -> dict[str, int]:
     task = interaction_services.create_task(
         actor=rm_a, party=party, title="Secret follow-up", due_date=date.today() + timedelta(days=3)
     )
+    lead = pipeline_services.create_lead(actor=rm_a, data={"name": "Secret lead"})
+    opportunity = pipeline_services.create_opportunity(
+        actor=rm_a, party_id=party.pk, data=opportunity_data(title="Secret deal")
+    )
+    proposal = pipeline_services.create_proposal(
+        actor=rm_a, opportunity_id=opportunity.pk, data=proposal_data(summary="Secret terms")
+    )
     return {
+        "lead": lead.pk,
+        "opportunity": opportunity.pk,
+        "proposal": proposal.pk,
         "party": party.pk,
         "identifier": party.identifiers.get().pk,
         "contact": contact.pk,
@@ -88,6 +100,9 @@ def _path_for(route: str, objects: dict[str, int]) -> str:
         "relationships": "relationship",
         "interactions": "interaction",
         "tasks": "task",
+        "leads": "lead",
+        "opportunities": "opportunity",
+        "proposals": "proposal",
     }[resource]
     path = route.replace("<int:pk>", str(objects[main]))
     path = path.replace("<int:identifier_id>", str(objects["identifier"]))
@@ -99,7 +114,7 @@ def _database_digest() -> str:
     """A digest of every row of every lendcrm table: any write shows."""
     digest = hashlib.sha256()
     for model in apps.get_models():
-        if not model._meta.label.startswith(("core.", "parties.", "interactions.")):
+        if not model._meta.label.startswith(("core.", "parties.", "interactions.", "pipeline.")):
             continue
         if model._meta.label in {"core.ApiToken"}:  # last_used_at moves on every authenticated call
             continue
@@ -137,6 +152,19 @@ def test_other_branch_gets_404_and_changes_nothing(
 
 @pytest.mark.parametrize(("route", "view"), id_routes(), ids=[r for r, _ in id_routes()])
 def test_missing_ids_look_the_same_as_hidden_ones(route: str, view: Any, rm_b: User, api_client: Any) -> None:
-    missing = dict.fromkeys(("party", "identifier", "contact", "relationship", "interaction", "task"), 987654)
+    missing = dict.fromkeys(
+        (
+            "party",
+            "identifier",
+            "contact",
+            "relationship",
+            "interaction",
+            "task",
+            "lead",
+            "opportunity",
+            "proposal",
+        ),
+        987654,
+    )
     response = api_client(rm_b).get(_path_for(route, missing))
     assert response.status_code in (404, 405)
