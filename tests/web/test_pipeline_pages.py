@@ -1,21 +1,27 @@
 """The pipeline's workspace pages: leads, the board and its moves, the opportunity list, proposals and
 the term sheet (HTML and PDF, in both languages), through the pages as a person uses them."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext, override
+from pypdf import PdfReader
 
 from lendcrm.core.models import User
 from lendcrm.core.roles import Role
+from lendcrm.parties import services as party_services
 from lendcrm.parties.models import Party
-from lendcrm.pipeline import services
-from lendcrm.pipeline.models import Lead, Opportunity, Proposal
+from lendcrm.pipeline import selectors, services, termsheet
+from lendcrm.pipeline.models import Lead, Opportunity, Product, Proposal, StageChange
 from tests.contract.test_access_matrix import _database_digest
-from tests.web.conftest import html
+from tests.web.conftest import VALID_USCC, html
 from tests.web.test_i18n import _untranslated
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +202,418 @@ def test_an_administrator_without_a_business_role_sees_no_pipeline(
     client = web(admin_user)
     assert "Quay crane finance" not in html(client.get("/pipeline/"))
     assert client.get(f"/pipeline/opportunities/{opportunity.pk}/").status_code == 404
+
+
+# --- leads --------------------------------------------------------------------------------------------
+def test_a_lead_is_recorded_and_qualified_into_a_party_and_an_opportunity(rm_a: User, web: Any) -> None:
+    client = web(rm_a)
+    response = client.post(
+        "/pipeline/leads/new/",
+        {"source": "campaign", "party_kind": "sme", "name": "Yangshan Reefer Services", "uscc": VALID_USCC},
+    )
+    lead = Lead.objects.get(name="Yangshan Reefer Services")
+    assert response.status_code == 302
+    assert response["Location"] == f"/pipeline/leads/{lead.pk}/"
+    page = html(client.get(response["Location"]))
+    assert "matched an existing customer" not in page
+    response = client.post(
+        f"/pipeline/leads/{lead.pk}/qualify/",
+        {
+            "version": lead.version,
+            "products": [_product_id("trade_finance")],
+            "amount": "8000000",
+            "currency": "CNY",
+        },
+    )
+    opportunity = Opportunity.objects.get(lead=lead)
+    assert response.status_code == 302
+    assert response["Location"] == f"/pipeline/opportunities/{opportunity.pk}/"
+    assert opportunity.party.legal_name == "Yangshan Reefer Services"
+    assert opportunity.amount == Decimal("8000000")
+    assert "A prospect and this opportunity were created" in html(client.get(response["Location"]))
+
+
+def test_a_lead_for_an_existing_customer_says_so_and_qualifies_onto_it(
+    rm_a: User, web: Any, party_a: Party
+) -> None:
+    client = web(rm_a)
+    client.post(
+        "/pipeline/leads/new/",
+        {"source": "rm", "party_kind": "corporate", "name": "  pudong harbour logistics co., ltd. "},
+    )
+    lead = Lead.objects.get()
+    page = html(client.get(f"/pipeline/leads/{lead.pk}/"))
+    assert "This lead matched an existing customer" in page
+    assert f'href="/parties/{party_a.pk}/"' in page
+    parties_before = Party.objects.count()
+    response = client.post(
+        f"/pipeline/leads/{lead.pk}/qualify/",
+        {"version": lead.version, "title": "Warehouse loan", "products": [_product_id("term_loan")]},
+    )
+    assert response.status_code == 302
+    assert Party.objects.count() == parties_before
+    assert Opportunity.objects.get(lead=lead).party_id == party_a.pk
+    assert "matched an existing customer" in html(client.get(response["Location"]))
+
+
+def test_disqualifying_needs_a_reason_and_a_bad_lead_is_refused_on_its_fields(
+    rm_a: User, web: Any, lead: Lead
+) -> None:
+    client = web(rm_a)
+    before = _database_digest()
+    response = client.post(f"/pipeline/leads/{lead.pk}/disqualify/", {"version": lead.version, "reason": ""})
+    assert response.status_code == 400
+    assert "Say why the lead is disqualified." in html(response)
+    response = client.post(
+        "/pipeline/leads/new/", {"source": "rm", "party_kind": "sme", "name": "X Co.", "lei": "NOT-A-LEI"}
+    )
+    assert response.status_code == 400
+    assert 'id="id_lei-errors"' in html(response)
+    assert _database_digest() == before
+    response = client.post(
+        f"/pipeline/leads/{lead.pk}/disqualify/",
+        {"version": lead.version, "reason": "too_small", "note": "Below our minimum ticket"},
+    )
+    assert response.status_code == 302
+    page = html(client.get(f"/pipeline/leads/{lead.pk}/"))
+    assert "Too small" in page
+    assert 'id="qualify-form"' not in page  # a closed lead offers no actions
+
+
+def test_a_stale_lead_action_is_refused_with_409(rm_a: User, web: Any, lead: Lead) -> None:
+    services.update_lead(actor=rm_a, lead_id=lead.pk, changes={"notes": "Called twice"})
+    response = web(rm_a).post(f"/pipeline/leads/{lead.pk}/qualify/", {"version": lead.version})
+    assert response.status_code == 409
+    assert "Someone changed this" in html(response)
+    assert Lead.objects.get().status == "new"
+    response = web(rm_a).post(
+        f"/pipeline/leads/{lead.pk}/edit/",
+        {"source": "referral", "party_kind": "sme", "name": "Renamed", "version": lead.version},
+    )
+    assert response.status_code == 409
+    assert "Renamed" in html(response)  # what was typed is listed beside the current values
+    assert Lead.objects.get().name == "Lingang Cold Chain Co."
+
+
+def test_the_lead_list_filters(rm_a: User, web: Any, lead: Lead) -> None:
+    services.create_lead(actor=rm_a, data={"source": "web_form", "name": "Fengxian Solar"})
+    client = web(rm_a)
+    referrals = html(client.get("/pipeline/leads/?source=referral"))
+    assert "Lingang Cold Chain Co." in referrals
+    assert "Fengxian Solar" not in referrals
+    assert client.get("/pipeline/leads/?status=sleeping").status_code == 400
+
+
+def _product_id(code: str) -> int:
+    return Product.objects.get(code=code).pk
+
+
+# --- the board and moves ------------------------------------------------------------------------------
+def test_a_move_from_the_board_answers_with_the_fresh_card(
+    rm_a: User, web: Any, opportunity: Opportunity
+) -> None:
+    response = _move(web(rm_a), opportunity, "needs_analysis")
+    assert response.status_code == 200
+    data = response.json()
+    assert 'data-stage="needs_analysis"' in data["card"]
+    assert f'data-version="{opportunity.version + 1}"' in data["card"]
+    assert "Needs analysis" in data["message"]
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "needs_analysis"
+    assert StageChange.objects.filter(opportunity=opportunity).count() == 2
+
+
+def test_a_refused_move_is_409_and_changes_nothing(rm_a: User, web: Any, opportunity: Opportunity) -> None:
+    client = web(rm_a)
+    before = _database_digest()
+    illegal = _move(client, opportunity, "won")  # qualify cannot jump to won
+    assert illegal.status_code == 409
+    assert "cannot move" in illegal.json()["message"]
+    to_application = _move(client, opportunity, "application")
+    assert to_application.status_code == 409
+    stale = _move(client, opportunity, "needs_analysis", version=opportunity.version + 5)
+    assert stale.status_code == 409
+    assert "reload" in stale.json()["message"]
+    no_reason = _move(client, opportunity, "lost")
+    assert no_reason.status_code == 400
+    assert "Say why the opportunity was lost." in no_reason.json()["message"]
+    assert _database_digest() == before
+
+
+def test_the_no_script_move_posts_the_same_endpoint_and_comes_back(
+    rm_a: User, web: Any, opportunity: Opportunity
+) -> None:
+    client = web(rm_a)
+    response = client.post(
+        f"/pipeline/opportunities/{opportunity.pk}/move/",
+        {"stage": "lost", "version": opportunity.version, "next": "/pipeline/"},
+    )
+    assert response.status_code == 400  # the move page asks for the reason
+    assert "Say why the opportunity was lost." in html(response)
+    response = client.post(
+        f"/pipeline/opportunities/{opportunity.pk}/move/",
+        {"stage": "lost", "lost_reason": "price", "version": opportunity.version, "next": "/pipeline/"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/pipeline/"
+    board = html(client.get("/pipeline/"))
+    assert "Price" in board  # the lost column shows it with its reason
+    evil = client.post(
+        f"/pipeline/opportunities/{opportunity.pk}/move/",
+        {"stage": "lost", "lost_reason": "price", "version": 99, "next": "//evil.example/"},
+    )
+    assert evil.status_code == 409
+
+
+def _book(rm: User, n: int) -> None:
+
+    for i in range(n):
+        party = party_services.create_party(
+            actor=rm, kind="sme", legal_name=f"Filler {i:03d} Co.", branch=rm.branch
+        )
+        o = _opportunity(rm, party, title=f"Deal {i:03d}", products=["term_loan", "fx_hedging"])
+        if i % 3 == 1:
+            services.move_opportunity(actor=rm, opportunity_id=o.pk, stage="needs_analysis")
+        if i % 3 == 2:
+            services.move_opportunity(actor=rm, opportunity_id=o.pk, stage="lost", lost_reason="timing")
+
+
+def _queries(client: Any, path: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/pipeline/", "/pipeline/opportunities/", "/pipeline/opportunities/?ordering=-amount&stage=qualify"],
+)
+def test_the_board_and_list_run_the_same_queries_at_two_sizes(rm_a: User, web: Any, path: str) -> None:
+    client = web(rm_a)
+    client.get("/")  # the first request of a session also saves the session
+    _book(rm_a, 3)
+    small = _queries(client, path)
+    _book(rm_a, 12)
+    assert _queries(client, path) == small
+    assert small <= 9
+
+
+# --- proposals ----------------------------------------------------------------------------------------
+def _form(**fields: Any) -> dict[str, Any]:
+    """A proposal form as the page posts it: one facility unless more are given."""
+    facility = {
+        "product": _product_id("term_loan"),
+        "amount": "45000000",
+        "currency": "CNY",
+        "tenor_months": "84",
+        "repayment_profile": "equal_principal",
+        "grace_months": "12",
+        "rate_type": "floating",
+        "base_rate": "lpr_5y",
+        "margin_pct": "0.9",
+        "upfront_fee_pct": "0.25",
+        "security": "Mortgage over the berth",
+    }
+    facilities = fields.pop("facilities", [facility])
+    data: dict[str, Any] = {
+        "facilities-TOTAL_FORMS": str(len(facilities)),
+        "facilities-INITIAL_FORMS": "0",
+        "facilities-MIN_NUM_FORMS": "1",
+        "facilities-MAX_NUM_FORMS": "20",
+        "summary": "Berth extension financing",
+        "conditions": "Board approval of the borrower",
+        "valid_until": (timezone.localdate() + timedelta(days=45)).isoformat(),
+    }
+    for index, values in enumerate(facilities):
+        data |= {f"facilities-{index}-{name}": value for name, value in {**facility, **values}.items()}
+    return {**data, **fields}
+
+
+def test_a_proposal_is_drafted_with_its_facilities_and_a_guarantor(
+    rm_a: User, web: Any, opportunity: Opportunity
+) -> None:
+    guarantor = party_services.create_party(
+        actor=rm_a, kind="corporate", legal_name="Pudong Port Group", branch=rm_a.branch
+    )
+    client = web(rm_a)
+    picker = html(client.post("/pipeline/pick-party/", {"q": "Port Group", "field": "guarantors"}))
+    assert f'type="checkbox" name="guarantors" value="{guarantor.pk}"' in picker
+    second = {"product": _product_id("working_capital"), "amount": "5000000", "tenor_months": "12"}
+    second |= {"repayment_profile": "bullet", "grace_months": "0", "rate_type": "fixed", "base_rate": ""}
+    second |= {"margin_pct": "", "fixed_rate_pct": "3.45"}
+    response = client.post(
+        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/",
+        _form(facilities=[{}, second], guarantors=[guarantor.pk]),
+    )
+    proposal = Proposal.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/pipeline/proposals/{proposal.pk}/"
+    page = html(client.get(response["Location"]))
+    for text in ("CNY 45,000,000.00", "LPR 5 years + 0.90 %", "fixed 3.45 %", "Pudong Port Group", "Draft"):
+        assert text in page, text
+    assert [f.amount for f in proposal.facilities.all()] == [Decimal("45000000"), Decimal("5000000")]
+    # The next version starts from this one's terms.
+    again = html(client.get(f"/pipeline/opportunities/{opportunity.pk}/proposals/new/"))
+    assert 'name="facilities-1-amount"' in again
+    assert "Pudong Port Group" in again
+
+
+def test_a_facility_refusal_lands_beside_its_field_and_nothing_is_saved(
+    rm_a: User, rm_b: User, web: Any, opportunity: Opportunity
+) -> None:
+    client = web(rm_a)
+    before = _database_digest()
+    response = client.post(
+        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/",
+        _form(facilities=[{"margin_pct": "", "grace_months": "84"}]),
+    )
+    assert response.status_code == 400
+    body = html(response)
+    assert "A floating rate needs a margin." in body.split('id="id_facilities-0-margin_pct-errors"')[1][:200]
+    assert "shorter than the tenor" in body.split('id="id_facilities-0-grace_months-errors"')[1][:200]
+    elsewhere = party_services.create_party(
+        actor=rm_b, kind="sme", legal_name="Chaoyang Mills", branch=rm_b.branch
+    )
+    before = _database_digest()
+    response = client.post(
+        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/", _form(guarantors=[elsewhere.pk])
+    )
+    assert response.status_code == 400
+    assert f"No party you can see has the id {elsewhere.pk}" in html(response)
+    assert "Chaoyang Mills" not in html(response)
+    response = client.post(
+        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/", _form(facilities=[{"amount": "lots"}])
+    )
+    assert response.status_code == 400
+    assert _database_digest() == before
+
+
+def test_another_facility_row_is_added_without_saving(rm_a: User, web: Any, opportunity: Opportunity) -> None:
+    response = web(rm_a).post(
+        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/", _form(add_facility="1")
+    )
+    assert response.status_code == 200
+    body = html(response)
+    assert 'name="facilities-1-amount"' in body
+    assert 'value="45000000"' in body  # what was typed stays
+    assert not Proposal.objects.exists()
+
+
+def test_issue_accept_and_the_application_it_became(
+    rm_a: User, web: Any, opportunity: Opportunity, proposal: Proposal
+) -> None:
+    client = web(rm_a)
+    assert (
+        client.post(f"/pipeline/proposals/{proposal.pk}/issue/", {"version": proposal.version}).status_code
+        == 302
+    )
+    proposal.refresh_from_db()
+    again = client.post(f"/pipeline/proposals/{proposal.pk}/issue/", {"version": proposal.version})
+    assert again.status_code == 409  # issued already
+    assert "Issued to customer" in html(again)
+    stale = client.post(f"/pipeline/proposals/{proposal.pk}/accept/", {"version": proposal.version - 1})
+    assert stale.status_code == 409
+    response = client.post(f"/pipeline/proposals/{proposal.pk}/accept/", {"version": proposal.version})
+    assert response.status_code == 302
+    page = html(client.get(response["Location"]))
+    proposal.refresh_from_db()
+    application_id = selectors.application_id_of(proposal)
+    assert application_id is not None
+    assert "the loan application was created" in page
+    assert f"/applications/{application_id}/" in page or f"Application {application_id}" in page
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "application"
+
+
+def test_a_stale_proposal_edit_keeps_what_was_typed(
+    rm_a: User, web: Any, opportunity: Opportunity, proposal: Proposal
+) -> None:
+    services.update_proposal(actor=rm_a, proposal_id=proposal.pk, changes={"summary": "Changed meanwhile"})
+    response = web(rm_a).post(
+        f"/pipeline/proposals/{proposal.pk}/edit/",
+        _form(summary="My own summary", version=proposal.version),
+    )
+    assert response.status_code == 409
+    body = html(response)
+    assert "My own summary" in body
+    assert "Changed meanwhile" in body
+    proposal.refresh_from_db()
+    assert proposal.summary == "Changed meanwhile"
+    response = web(rm_a).post(
+        f"/pipeline/proposals/{proposal.pk}/edit/", _form(summary="Second try", version=proposal.version)
+    )
+    assert response.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.summary == "Second try"
+
+
+# --- the term sheet -------------------------------------------------------------------------------------
+def _pdf_text(response: Any) -> str:
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+
+
+def test_the_term_sheet_page_in_either_language(
+    rm_a: User, web: Any, party_a: Party, proposal: Proposal
+) -> None:
+    client = web(rm_a)
+    english = html(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet/?lang=en"))
+    for text in (
+        party_a.legal_name,
+        "CNY 30,000,000.00",
+        "LPR 5 years + 0.85 %",
+        "Upfront fee",
+        "Mortgage over the quay cranes",
+        "Net debt / EBITDA below 3.5x",
+        "Signed mortgage over the cranes",
+        "Indicative and subject to credit approval",
+        'lang="en" id="termsheet"',
+    ):
+        assert text in english, text
+    chinese = html(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet/?lang=zh-hans"))
+    with override("zh-hans"):
+        headings = [gettext("Guarantors"), gettext("Conditions precedent"), gettext("Parties")]
+    assert 'lang="zh-Hans" id="termsheet"' in chinese
+    assert party_a.legal_name in chinese
+    assert "CNY 30,000,000.00" in chinese
+    assert all(h in chinese for h in headings)
+    assert "Sign out" in chinese  # the workspace around the document stays in the reader's language
+    assert client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet/?lang=fr").status_code == 400
+
+
+def test_the_term_sheet_pdf_in_either_language(
+    rm_a: User, web: Any, party_a: Party, proposal: Proposal
+) -> None:
+    client = web(rm_a)
+    english = _pdf_text(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet.pdf?lang=en"))
+    assert party_a.legal_name in english
+    assert "30,000,000.00" in english
+    assert "indicative term sheet" in english.lower()
+    chinese = _pdf_text(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet.pdf?lang=zh-hans"))
+    assert party_a.legal_name in chinese
+    assert party_a.local_name in chinese  # CJK glyphs made it into the PDF (Noto Sans CJK)
+    assert "30,000,000.00" in chinese
+    with override("zh-hans"):
+        heading = gettext("Indicative term sheet")
+        parties = gettext("Parties")
+    assert heading.lower() in chinese.lower()
+    assert parties in chinese
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in parties)  # a heading the catalogue translates already
+    assert client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet.pdf?lang=xx").status_code == 400
+
+
+def test_the_pdf_reads_our_static_files_and_nothing_else() -> None:
+    fetcher = termsheet.StaticOnlyFetcher()
+    css = fetcher.fetch(f"{termsheet.DOCUMENT_ORIGIN}/static/pipeline/termsheet.css")
+    assert b"Noto Sans CJK SC" in css.read()
+    for url in (
+        "https://example.com/tracker.png",
+        "file:///etc/passwd",
+        f"{termsheet.DOCUMENT_ORIGIN}/static/../settings.py",
+        f"{termsheet.DOCUMENT_ORIGIN}/admin/",
+        "http://lendcrm.invalid/static/pipeline/termsheet.css",
+    ):
+        with pytest.raises(ValueError, match="refused"):
+            fetcher.fetch(url)
