@@ -21,5 +21,6 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
             "writes_customers": may_write_customers(user),
             "audits": Role.COMPLIANCE_OFFICER in roles,
             "administers": Role.ADMINISTRATOR in roles,
+            "decides": bool(roles & {Role.CREDIT_APPROVER, Role.COMMITTEE_MEMBER}),
         },
     }

@@ -4,6 +4,8 @@ from django.urls import path
 
 from lendcrm.core import views as core_views
 from lendcrm.interactions import views as interaction_views
+from lendcrm.origination import decision_views, memo_views
+from lendcrm.origination import views as origination_views
 from lendcrm.parties import views as party_views
 from lendcrm.pipeline import proposal_views
 from lendcrm.pipeline import views as pipeline_views
@@ -66,6 +68,24 @@ urlpatterns = [
         proposal_views.proposal_termsheet_pdf,
         name="proposal-termsheet-pdf",
     ),
+    path("applications/", origination_views.application_list, name="application-list"),
+    path("applications/new/", origination_views.application_create, name="application-create"),
+    path("applications/pick-party/", origination_views.application_party_picker, name="application-picker"),
+    path("applications/<int:pk>/", origination_views.application_detail, name="application-detail"),
+    path("applications/<int:pk>/move/", origination_views.application_transition, name="application-move"),
+    path(
+        "applications/<int:pk>/checklist/", origination_views.checklist_update, name="application-checklist"
+    ),
+    path("applications/<int:pk>/decide/", decision_views.application_decide, name="application-decide"),
+    path("applications/<int:pk>/vote/", decision_views.application_vote, name="application-vote"),
+    path("applications/<int:pk>/conditions/", decision_views.condition_resolve, name="application-condition"),
+    path("applications/<int:pk>/offers/new/", decision_views.offer_issue, name="offer-issue"),
+    path("applications/<int:pk>/memo/", memo_views.memo_page, name="memo"),
+    path("applications/<int:pk>/memo/statements/", memo_views.statement_save, name="memo-statement"),
+    path("applications/<int:pk>/memo/complete/", memo_views.memo_complete, name="memo-complete"),
+    path("offers/<int:pk>/", decision_views.offer_detail, name="offer-detail"),
+    path("offers/<int:pk>/accept/", decision_views.offer_accept, name="offer-accept"),
+    path("decisions/", decision_views.decision_queue, name="decision-queue"),
     path("audit/", core_views.audit_log, name="audit"),
     path("audit/verify/", core_views.audit_verify, name="audit-verify"),
 ]

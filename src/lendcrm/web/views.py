@@ -6,13 +6,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_POST
 
+from lendcrm.core.roles import Role
 from lendcrm.interactions import selectors as interaction_selectors
+from lendcrm.origination import authority as origination_authority
+from lendcrm.origination import selectors as origination_selectors
 from lendcrm.parties import selectors as party_selectors
 from lendcrm.web.forms import SignInForm
 from lendcrm.web.middleware import SessionIdleTimeoutMiddleware
@@ -62,8 +66,24 @@ def home(request: HttpRequest) -> HttpResponse:
         "kyc_due": list(kyc_due[:HOME_ROWS]),
         "kyc_count": kyc_due.count(),
         "recent": interaction_selectors.my_recent_interactions(viewer=user, limit=HOME_ROWS),
+        **_origination_day(user),
     }
     return render(request, "web/home.html", context)
+
+
+def _origination_day(user: Any) -> dict[str, Any]:
+    """The RM's overdue applications; for approvers, what awaits their decision (overdue flagged)."""
+    day: dict[str, Any] = {}
+    if user.has_role(Role.RELATIONSHIP_MANAGER):
+        late = origination_selectors.overdue_for_owner(viewer=user).select_related("required_level")
+        day["late_applications"] = list(late[:HOME_ROWS])
+        day["late_count"] = late.count()
+    if user.has_role(Role.CREDIT_APPROVER, Role.COMMITTEE_MEMBER):
+        queue = origination_authority.decision_queue(user)
+        day["awaiting"] = list(queue[:HOME_ROWS])
+        day["awaiting_count"] = queue.count()
+        day["awaiting_overdue"] = queue.filter(Q(overdue=True)).count()
+    return day
 
 
 @require_POST

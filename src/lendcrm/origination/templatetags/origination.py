@@ -1,0 +1,95 @@
+"""Formatting the origination pages need: status badges, durations, percentages and ratios."""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from lendcrm.origination.models import Status
+
+register = template.Library()
+
+STATUS_TONE: dict[str, str] = {
+    Status.APPROVED: "ok",
+    Status.APPROVED_WITH_CONDITIONS: "ok",
+    Status.OFFER_ISSUED: "ok",
+    Status.OFFER_ACCEPTED: "ok",
+    Status.CONDITIONS_MET: "ok",
+    Status.READY_TO_DISBURSE: "ok",
+    Status.PENDING_DECISION: "warn",
+    Status.REFERRED_UP: "warn",
+    Status.DECLINED: "bad",
+    Status.WITHDRAWN: "bad",
+    Status.EXPIRED: "bad",
+}
+OUTCOME_TONE = {"approved": "ok", "approved_with_conditions": "ok", "declined": "bad", "referred_up": "warn"}
+VOTE_TONE = {"approve": "ok", "approve_with_conditions": "ok", "decline": "bad", "abstain": ""}
+CONDITION_TONE = {"met": "ok", "waived": "warn", "open": ""}
+CHECKLIST_TONE = {"verified": "ok", "received": "", "waived": "warn", "required": "bad"}
+OFFER_TONE = {"issued": "", "accepted": "ok", "expired": "bad", "withdrawn": "bad"}
+TONES: dict[str, dict[str, str]] = {
+    "status": STATUS_TONE,
+    "outcome": OUTCOME_TONE,
+    "vote": VOTE_TONE,
+    "condition": CONDITION_TONE,
+    "checklist": CHECKLIST_TONE,
+    "offer": OFFER_TONE,
+}
+
+
+@register.simple_tag
+def tone_badge(value: str, label: Any, kind: str = "status") -> str:
+    """A coloured label for a status, outcome or vote; the colour repeats the text, never replaces it."""
+    tone = TONES.get(kind, {}).get(value, "")
+    return format_html('<span class="badge {}" data-value="{}">{}</span>', tone, value, label)
+
+
+@register.simple_tag
+def status_label(value: str) -> str:
+    """A status slug in the reader's language."""
+    return str(Status(value).label) if value in Status.values else value
+
+
+@register.filter
+def hours(value: timedelta | float | int | None) -> str:
+    """A duration as people read a turnaround: hours below two days, else days (one decimal)."""
+    if value is None or value == "":
+        return "—"
+    total = value.total_seconds() / 3600 if isinstance(value, timedelta) else float(value)
+    if total < 48:
+        return _("%(n)s h") % {"n": number_format(Decimal(total).quantize(Decimal(1)), 0, use_l10n=True)}
+    days = Decimal(total / 24).quantize(Decimal("0.1"))
+    return _("%(n)s d") % {"n": number_format(days, 1, use_l10n=True)}
+
+
+@register.filter
+def percent(value: Decimal | None, places: int = 2) -> str:
+    """A fraction (0.0042) as a percentage (0.42 %)."""
+    if value is None:
+        return "—"
+    return f"{number_format(value * 100, places, use_l10n=True)} %"
+
+
+@register.filter
+def ratio(value: Decimal | None, code: str = "") -> str:
+    """A computed ratio: margins and growth as percentages, the others as multiples."""
+    if value is None:
+        return "—"
+    if code in ("ebitda_margin", "revenue_growth"):
+        return percent(value, 1)
+    return f"{number_format(value, 2, use_l10n=True)}\u00d7"
+
+
+@register.filter
+def lookup(mapping: Any, key: Any) -> Any:
+    """A value by a key held in a variable (a statement's line by code, say)."""
+    if mapping is None:
+        return None
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
