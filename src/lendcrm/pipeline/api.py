@@ -39,7 +39,6 @@ from lendcrm.pipeline.serializers import (
     OpportunityQuery,
     OpportunitySerializer,
     OpportunityUpdateInput,
-    OwnerQuery,
     ProductQuery,
     ProductSerializer,
     ProposalCreateInput,
@@ -48,6 +47,7 @@ from lendcrm.pipeline.serializers import (
     ProposalUpdateInput,
     QualifyInput,
     StageInput,
+    TimeInStageQuery,
     TimeInStageSerializer,
     parse_dotted,
 )
@@ -298,12 +298,12 @@ class OpportunityFunnel(APIView):
 
 class OpportunityTimeInStage(APIView):
     @extend_schema(
-        parameters=[OwnerQuery],
+        parameters=[TimeInStageQuery],
         responses={200: TimeInStageSerializer, **problems(400)},
         summary="Average and median hours in each open stage, per relationship manager and overall",
     )
     def get(self, request: Request) -> Response:
-        query = parse_query(OwnerQuery, request.query_params)
+        query = parse_query(TimeInStageQuery, request.query_params)
         report = selectors.time_in_stage(viewer=acting_user(request), owner=query.get("owner"))
         return Response(TimeInStageSerializer(report).data)
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
@@ -185,7 +186,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
         return _money(opportunity.amount, opportunity.currency)
 
 
-class FacilitySerializer(serializers.ModelSerializer):
+class ProposalFacilitySerializer(serializers.ModelSerializer):
     product: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
@@ -213,7 +214,7 @@ class FacilitySerializer(serializers.ModelSerializer):
 
 
 class ProposalSerializer(serializers.ModelSerializer):
-    facilities = FacilitySerializer(many=True, read_only=True)
+    facilities = ProposalFacilitySerializer(many=True, read_only=True)
     guarantors: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True
     )
@@ -415,7 +416,7 @@ def _rate(**kwargs: Any) -> DecimalText:
     )
 
 
-class FacilityInput(StrictSerializer):
+class ProposalFacilityInput(StrictSerializer):
     """One facility's terms: a floating rate needs base_rate and margin_pct, a fixed one fixed_rate_pct;
     a balloon profile needs balloon_amount (less than the amount); grace shorter than the tenor."""
 
@@ -443,10 +444,31 @@ class FacilityInput(StrictSerializer):
     purpose = Text(max_length=300, allow_blank=True, required=False, default="")
 
 
+class FacilityItems(serializers.ListSerializer[Any]):
+    """A proposal's facilities; its own class so the schema can state how many there may be."""
+
+
+class FacilityItemsSchema(OpenApiSerializerFieldExtension):
+    """Add minItems/maxItems, which drf-spectacular leaves out for nested list serializers."""
+
+    target_class = FacilityItems
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        schema.update(minItems=self.target.min_length, maxItems=self.target.max_length)
+        return schema
+
+
+def _facilities(**kwargs: Any) -> FacilityItems:
+    return FacilityItems(child=ProposalFacilityInput(), min_length=1, max_length=MAX_FACILITIES, **kwargs)
+
+
 class ProposalUpdateInput(StrictSerializer):
     """The fields of a draft to change; `facilities`, when sent, replace all of the draft's."""
 
-    facilities = FacilityInput(many=True, required=False, min_length=1, max_length=MAX_FACILITIES)  # type: ignore[call-arg]
+    facilities = _facilities(required=False)
     guarantors = serializers.ListField(child=id_field(), max_length=MAX_LIST, required=False)
     summary = Text(max_length=20_000, allow_blank=True, required=False)
     conditions = Text(max_length=20_000, allow_blank=True, required=False)
@@ -457,7 +479,7 @@ class ProposalCreateInput(ProposalUpdateInput):
     """The next version of the scheme for an opportunity, as a draft."""
 
     opportunity = id_field()
-    facilities = FacilityInput(many=True, min_length=1, max_length=MAX_FACILITIES)  # type: ignore[call-arg]
+    facilities = _facilities()
 
 
 # --- queries --------------------------------------------------------------------------------------
@@ -491,5 +513,5 @@ class FunnelQuery(serializers.Serializer):
     since = AwareDateTime(required=False, help_text=gettext_lazy("Count stage entries at or after this time"))
 
 
-class OwnerQuery(serializers.Serializer):
+class TimeInStageQuery(serializers.Serializer):
     owner = query_id_field(required=False, help_text=gettext_lazy("One relationship manager's opportunities"))

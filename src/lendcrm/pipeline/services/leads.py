@@ -200,6 +200,7 @@ def create_lead(*, actor: User, data: Mapping[str, Any]) -> Lead:
     whole book) is linked to it, never a second party."""
     require_customer_writer(actor)
     attrs = _clean(data, creating=True)
+    attrs.setdefault("source", LeadSource.RM)
     attrs.setdefault("branch", actor.branch)
     if attrs["branch"] is None:
         raise errors.field_error("branch", _("A branch is required."))
