@@ -76,7 +76,9 @@ class LeadForm(forms.Form):
     contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
     contact_email = forms.CharField(label=_("Contact email"), max_length=300, required=False)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
-    product = ProductChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False)
+    product = ProductChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), required=False, empty_label="—"
+    )
     requested_amount = forms.DecimalField(label=_("Requested amount"), required=False, decimal_places=2)
     currency = forms.ChoiceField(label=_("Currency"), choices=[], required=False)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -205,7 +207,10 @@ class EditOpportunityForm(OpportunityForm):
 class MoveForm(forms.Form):
     stage = forms.ChoiceField(label=_("Move to"), choices=Stage.choices)
     lost_reason = forms.ChoiceField(
-        label=_("Why was it lost?"), choices=BLANK + LostReason.choices, required=False
+        label=_("Why was it lost?"),
+        choices=BLANK + LostReason.choices,
+        required=False,
+        help_text=_("Only when moving to Lost."),
     )
     lost_note = forms.CharField(label=_("Note"), max_length=500, required=False)
     version = VersionField()
@@ -215,7 +220,11 @@ class OpportunityFilterForm(forms.Form):
     stage = forms.ChoiceField(label=_("Stage"), choices=BLANK + Stage.choices, required=False)
     owner = StaffChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False, empty_label="—")
     product = ProductChoiceField(
-        label=_("Product"), queryset=Product.objects.none(), required=False, to_field_name="code"
+        label=_("Product"),
+        queryset=Product.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label="—",
     )
     ordering = forms.ChoiceField(required=False, widget=forms.HiddenInput, choices=[])
 
@@ -272,7 +281,9 @@ class EditProposalForm(ProposalForm):
 class FacilityForm(forms.Form):
     """One facility's terms; a blank extra form is skipped."""
 
-    product = ProductChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False)
+    product = ProductChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), required=False, empty_label="—"
+    )
     amount = forms.DecimalField(label=_("Amount"), required=False, decimal_places=2)
     currency = forms.ChoiceField(label=_("Currency"), choices=[], required=False)
     tenor_months = forms.IntegerField(label=_("Tenor (months)"), required=False)
