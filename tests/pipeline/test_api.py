@@ -401,3 +401,24 @@ def test_amounts_are_decimal_strings(client_a: APIClient, opportunity_a: Opportu
     body = client_a.get(f"{OPPS}{opportunity_a.pk}/").json()
     assert body["amount"] == {"amount": "50000000.00", "currency": "CNY"}
     assert Decimal(body["amount"]["amount"]) == opportunity_a.amount
+
+
+def test_details_run_a_fixed_number_of_queries(
+    client_a: APIClient, rm_a: User, opportunity_a: Opportunity
+) -> None:
+    from tests.pipeline.conftest import facility
+
+    lead = services.create_lead(actor=rm_a, data={"name": "Counted", "product": "term_loan"})
+    proposal = services.create_proposal(
+        actor=rm_a, opportunity_id=opportunity_a.pk, data=proposal_data(facilities=[facility()] * 3)
+    )
+    client_a.get(f"{LEADS}{lead.pk}/")  # the first call also notes the token's use
+    # Authentication (2), then the row with its relations, plus one per prefetched relation.
+    for path, expected in (
+        (f"{LEADS}{lead.pk}/", 3),
+        (f"{OPPS}{opportunity_a.pk}/", 4),
+        (f"{PROPOSALS}{proposal.pk}/", 5),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            assert client_a.get(path).status_code == 200
+        assert len(queries) == expected, path

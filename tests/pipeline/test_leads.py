@@ -285,3 +285,7 @@ def test_disqualifying_records_the_reason_and_closes_the_lead(rm_a: User) -> Non
     assert done.closed_at is not None
     with pytest.raises(errors.Conflict):
         services.disqualify_lead(actor=rm_a, lead_id=created.pk, reason="no_need")
+
+
+def test_a_lead_without_a_source_came_from_an_rm(rm_a: User) -> None:
+    assert services.create_lead(actor=rm_a, data={"name": "Walk-in"}).source == "rm"
