@@ -69,7 +69,7 @@ def test_bad_statements_are_refused_and_nothing_is_written(
     analyst: User, borrower: Party, changes: dict[str, object], field: str
 ) -> None:
     with pytest.raises(errors.ValidationFailed) as refused:
-        _statement(analyst, borrower, **changes)
+        _statement(analyst, borrower, **changes)  # type: ignore[arg-type]
     assert field in refused.value.field_errors
     assert not FinancialStatement.objects.exists()
 

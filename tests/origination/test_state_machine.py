@@ -338,7 +338,7 @@ def test_random_moves_by_random_staff_follow_the_graph(
         def __init__(self) -> None:
             super().__init__()
             self.application = apps.draft()
-            self.statuses = [Status.DRAFT]
+            self.statuses: list[str] = [Status.DRAFT]
 
         @rule(
             data=st.data(), actor=st.sampled_from(staff), stale=st.sampled_from([False, False, False, True])
