@@ -193,3 +193,30 @@ def test_the_board_is_empty_for_another_branch(rm_b: User, opportunity_a: Opport
         selectors.get_opportunity(viewer=rm_b, opportunity_id=opportunity_a.pk)
     with pytest.raises(errors.NotFound):
         services.move_opportunity(actor=rm_b, opportunity_id=opportunity_a.pk, stage="proposal")
+
+
+def test_board_columns_are_cut_by_the_database_in_a_fixed_number_of_queries(
+    rm_a: User, party_a: Party, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(selectors, "BOARD_COLUMN_LIMIT", 2)
+    soon = timezone.localdate() + timedelta(days=5)
+    made = [
+        services.create_opportunity(
+            actor=rm_a,
+            party_id=party_a.pk,
+            data=opportunity_data(title=f"#{i}", expected_close=soon + timedelta(days=i)),
+        )
+        for i in range(3)
+    ]
+    services.create_opportunity(actor=rm_a, party_id=party_a.pk, data=opportunity_data(expected_close=None))
+    services.move_opportunity(actor=rm_a, opportunity_id=made[2].pk, stage="proposal")
+
+    with CaptureQueriesContext(connection) as queries:
+        board = selectors.opportunity_board(viewer=rm_a)
+
+    assert [o.title for o in board["qualify"]] == ["#0", "#1"]  # soonest first, the undated one cut
+    assert [o.title for o in board["proposal"]] == ["#2"]
+    assert len(queries) == 2  # the rows, their products

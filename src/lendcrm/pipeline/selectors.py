@@ -9,7 +9,8 @@ existing customer (`party_visible` is false), never which one."""
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from lendcrm.core import errors
@@ -110,17 +111,20 @@ def get_opportunity(*, viewer: User, opportunity_id: object) -> Opportunity:
 def opportunity_board(
     *, viewer: User, owner: int | None = None, now: datetime | None = None
 ) -> dict[str, list[Opportunity]]:
-    """The kanban board: every stage (in order) with its opportunities, soonest expected close first;
-    open stages in full (up to BOARD_COLUMN_LIMIT each), won and lost of the last RECENTLY_CLOSED_DAYS."""
+    """The kanban board: every stage (in order) with its opportunities, soonest expected close first; open
+    stages and the won and lost of the last RECENTLY_CLOSED_DAYS, at most BOARD_COLUMN_LIMIT a column (the
+    database cuts each column, so a whole-book viewer does not load the whole book)."""
     since = (now or timezone.now()) - timedelta(days=RECENTLY_CLOSED_DAYS)
-    qs = given(_opportunities(viewer), owner_id=owner).filter(
-        Q(stage__in=OPEN_STAGES) | Q(stage__in=CLOSED_STAGES, closed_at__gte=since)
+    column_order = [F("expected_close").asc(nulls_last=True), F("id").asc()]
+    qs = (
+        given(_opportunities(viewer), owner_id=owner)
+        .filter(Q(stage__in=OPEN_STAGES) | Q(stage__in=CLOSED_STAGES, closed_at__gte=since))
+        .annotate(place=Window(RowNumber(), partition_by=[F("stage")], order_by=column_order))
+        .filter(place__lte=BOARD_COLUMN_LIMIT)
     )
     board: dict[str, list[Opportunity]] = {stage: [] for stage in Stage.values}
-    for opportunity in qs.order_by(F("expected_close").asc(nulls_last=True), "id"):
-        column = board[opportunity.stage]
-        if len(column) < BOARD_COLUMN_LIMIT:
-            column.append(opportunity)
+    for opportunity in qs.order_by(*column_order):
+        board[opportunity.stage].append(opportunity)
     return board
 
 
