@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from lendcrm.core.models import Branch, User
+from lendcrm.core.models import User
 from lendcrm.core.roles import Role
 from lendcrm.parties import services as party_services
 from lendcrm.parties.models import Party
@@ -29,7 +29,9 @@ def party_a(rm_a: User) -> Party:
 
 @pytest.fixture
 def party_b(rm_b: User) -> Party:
-    return party_services.create_party(actor=rm_b, kind="sme", legal_name="Chaoyang Steel", branch=rm_b.branch)
+    return party_services.create_party(
+        actor=rm_b, kind="sme", legal_name="Chaoyang Steel", branch=rm_b.branch
+    )
 
 
 @pytest.fixture
@@ -49,11 +51,6 @@ def compliance(make_user: Callable[..., User]) -> User:
 def rm_a2(make_user: Callable[..., User]) -> User:
     """A second RM at branch A."""
     return make_user("rm_a2", Role.RELATIONSHIP_MANAGER)
-
-
-@pytest.fixture
-def branch_b_obj(branch_b: Branch) -> Branch:
-    return branch_b
 
 
 def opportunity_data(**overrides: Any) -> dict[str, Any]:
