@@ -6,17 +6,23 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.apps import apps
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from lendcrm.core.models import User
 from lendcrm.interactions import services as interaction_services
+from lendcrm.origination import services as origination_services
+from lendcrm.origination import workflow
+from lendcrm.origination.models import Application, AuthorityLevel, AuthorityMatrix, Condition, Decision
 from lendcrm.parties import services as party_services
 from lendcrm.pipeline import services as pipeline_services
+from tests.origination.conftest import facility
 from tests.pipeline.conftest import opportunity_data, proposal_data
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +86,7 @@ def branch_a_objects(rm_a: User) -> dict[str, int]:
         actor=rm_a, opportunity_id=opportunity.pk, data=proposal_data(summary="Secret terms")
     )
     return {
+        **_origination_objects(rm_a, party.pk),
         "lead": lead.pk,
         "opportunity": opportunity.pk,
         "proposal": proposal.pk,
@@ -89,6 +96,56 @@ def branch_a_objects(rm_a: User) -> dict[str, int]:
         "relationship": relationship.pk,
         "interaction": interaction.pk,
         "task": task.pk,
+    }
+
+
+def _origination_objects(rm_a: User, party_id: int) -> dict[str, int]:
+    """An application with its checklist, a statement, and an approved application with an offer and a
+    condition (the decision stood in for by the state machine and a row)."""
+    application = origination_services.create_application(
+        actor=rm_a, borrower_id=party_id, purpose="Secret purpose", facilities=[facility()]
+    )
+    statement = origination_services.save_statement(
+        actor=rm_a,
+        party_id=party_id,
+        period_end=date(2024, 12, 31),
+        period_months=12,
+        kind="audited",
+        currency="CNY",
+        lines={"revenue": Decimal("1000.00")},
+    )
+    approved = origination_services.create_application(
+        actor=rm_a, borrower_id=party_id, facilities=[facility()]
+    )
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=approved.pk)
+        for status in ("submitted", "in_review", "credit_analysis", "pending_decision", "approved"):
+            workflow.move(locked, status, actor=rm_a)
+    decision = Decision.objects.create(
+        application=approved,
+        round=1,
+        outcome="approved",
+        decided_by=rm_a,
+        decided_at=timezone.now(),
+        level=AuthorityLevel.objects.get(slug="rm"),
+        matrix=AuthorityMatrix.objects.get(status="active"),
+        memo_version=1,
+        risk_grade=4,
+        group_exposure=Decimal("5000000"),
+        exposure_currency="CNY",
+    )
+    condition = Condition.objects.create(application=approved, decision=decision, text="Secret condition")
+    offer = origination_services.issue_offer(
+        actor=rm_a, application_id=approved.pk, expires_on=date.today() + timedelta(days=30)
+    )
+    item = application.checklist.first()
+    assert item is not None
+    return {
+        "application": application.pk,
+        "checklist_item": item.pk,
+        "statement": statement.pk,
+        "offer": offer.pk,
+        "condition": condition.pk,
     }
 
 
@@ -103,9 +160,14 @@ def _path_for(route: str, objects: dict[str, int]) -> str:
         "leads": "lead",
         "opportunities": "opportunity",
         "proposals": "proposal",
+        "applications": "application",
+        "financial-statements": "statement",
+        "offers": "offer",
     }[resource]
     path = route.replace("<int:pk>", str(objects[main]))
     path = path.replace("<int:identifier_id>", str(objects["identifier"]))
+    path = path.replace("<int:item_id>", str(objects["checklist_item"]))
+    path = path.replace("<int:condition_id>", str(objects["condition"]))
     assert "<" not in path, f"a new id parameter in {route}: teach this test its object"
     return "/" + path
 
@@ -114,7 +176,9 @@ def _database_digest() -> str:
     """A digest of every row of every lendcrm table: any write shows."""
     digest = hashlib.sha256()
     for model in apps.get_models():
-        if not model._meta.label.startswith(("core.", "parties.", "interactions.", "pipeline.")):
+        if not model._meta.label.startswith(
+            ("core.", "parties.", "interactions.", "pipeline.", "origination.")
+        ):
             continue
         if model._meta.label in {"core.ApiToken"}:  # last_used_at moves on every authenticated call
             continue
@@ -163,6 +227,11 @@ def test_missing_ids_look_the_same_as_hidden_ones(route: str, view: Any, rm_b: U
             "lead",
             "opportunity",
             "proposal",
+            "application",
+            "checklist_item",
+            "statement",
+            "offer",
+            "condition",
         ),
         987654,
     )
