@@ -27,8 +27,10 @@ CHINESE_NAME = "浦江港口物流有限公司"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module: Playwright's sync API allows one at a time per thread, so every
+    browser test module (each has its own or imports this one) closes its browser before the next starts."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-packages` (Debian's chromium)")
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make around it

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from lendcrm.core.models import User
@@ -15,6 +16,7 @@ from lendcrm.parties import services as party_services
 from lendcrm.pipeline import services
 from lendcrm.pipeline.models import Opportunity, Proposal
 from tests.web.test_browser import _shot, _sign_in, browser, page
+from tests.web.test_pipeline_pages import add_catalogue
 
 __all__ = ["browser", "page"]  # fixtures shared with the workspace's browser test
 
@@ -24,6 +26,7 @@ BORROWER = "Waigaoqiao Bonded Logistics Co., Ltd."
 
 @pytest.fixture
 def book(rm_a: User) -> dict[str, Any]:
+    add_catalogue(django_apps, None)  # an earlier transactional test flushed what the migration seeded
     borrower = party_services.create_party(
         actor=rm_a,
         kind="corporate",

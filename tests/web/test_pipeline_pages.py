@@ -1,6 +1,7 @@
 """The pipeline's workspace pages: leads, the board and its moves, the opportunity list, proposals and
 the term sheet (HTML and PDF, in both languages), through the pages as a person uses them."""
 
+import importlib
 import io
 from datetime import timedelta
 from decimal import Decimal
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,10 +24,13 @@ from lendcrm.pipeline import selectors, services, termsheet
 from lendcrm.pipeline.models import Lead, Opportunity, Product, Proposal, StageChange
 from tests.contract.test_access_matrix import _database_digest
 from tests.web.conftest import VALID_USCC, html
+from tests.web.test_accessibility import _check as labelled_and_no_inline_code
 from tests.web.test_i18n import _untranslated
 
 pytestmark = pytest.mark.django_db
 
+# The catalogue's data migration (its module name starts with a digit).
+add_catalogue = importlib.import_module("lendcrm.pipeline.migrations.0002_catalogue").add_catalogue
 PIPELINE_TEMPLATES = Path(__file__).parents[2] / "src" / "lendcrm" / "pipeline" / "templates"
 FACILITY = {
     "product": "term_loan",
@@ -57,6 +62,13 @@ def _proposal(rm: User, opportunity: Opportunity, **data: Any) -> Proposal:
         "valid_until": timezone.localdate() + timedelta(days=30),
     }
     return services.create_proposal(actor=rm, opportunity_id=opportunity.pk, data={**values, **data})
+
+
+@pytest.fixture(autouse=True)
+def _catalogue(db: Any) -> None:
+    """The product catalogue a migration seeds; a transactional test that ran before (the browser
+    tests) flushed it, so seed it again inside this test's transaction."""
+    add_catalogue(django_apps, None)
 
 
 @pytest.fixture
@@ -122,6 +134,7 @@ def test_every_page_renders_for_the_rm(
         body = html(response)
         for text in expected:
             assert text in body, (path, text)
+        labelled_and_no_inline_code(body, path)
     nav = html(client.get("/"))
     assert 'href="/pipeline/"' in nav
 
