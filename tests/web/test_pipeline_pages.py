@@ -1,8 +1,8 @@
-"""The pipeline's workspace pages: leads, the board and its moves, the opportunity list, proposals and
-the term sheet (HTML and PDF, in both languages), through the pages as a person uses them."""
+"""The pipeline's workspace pages through the pages as a person uses them: every page renders, scope and
+roles, leads, the board and its moves, the opportunity list and forms, constant queries. Proposals and
+the term sheet are in test_pipeline_proposal_pages.py."""
 
 import importlib
-import io
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,14 +13,12 @@ from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django.utils.translation import gettext, override
-from pypdf import PdfReader
 
 from lendcrm.core.models import User
 from lendcrm.core.roles import Role
 from lendcrm.parties import services as party_services
 from lendcrm.parties.models import Party
-from lendcrm.pipeline import selectors, services, termsheet
+from lendcrm.pipeline import services
 from lendcrm.pipeline.models import Lead, Opportunity, Product, Proposal, StageChange
 from tests.contract.test_access_matrix import _database_digest
 from tests.web.conftest import VALID_USCC, html
@@ -412,221 +410,63 @@ def test_the_board_and_list_run_the_same_queries_at_two_sizes(rm_a: User, web: A
     assert small <= 9
 
 
-# --- proposals ----------------------------------------------------------------------------------------
-def _form(**fields: Any) -> dict[str, Any]:
-    """A proposal form as the page posts it: one facility unless more are given."""
-    facility = {
-        "product": _product_id("term_loan"),
-        "amount": "45000000",
-        "currency": "CNY",
-        "tenor_months": "84",
-        "repayment_profile": "equal_principal",
-        "grace_months": "12",
-        "rate_type": "floating",
-        "base_rate": "lpr_5y",
-        "margin_pct": "0.9",
-        "upfront_fee_pct": "0.25",
-        "security": "Mortgage over the berth",
-    }
-    facilities = fields.pop("facilities", [facility])
-    data: dict[str, Any] = {
-        "facilities-TOTAL_FORMS": str(len(facilities)),
-        "facilities-INITIAL_FORMS": "0",
-        "facilities-MIN_NUM_FORMS": "1",
-        "facilities-MAX_NUM_FORMS": "20",
-        "summary": "Berth extension financing",
-        "conditions": "Board approval of the borrower",
-        "valid_until": (timezone.localdate() + timedelta(days=45)).isoformat(),
-    }
-    for index, values in enumerate(facilities):
-        data |= {f"facilities-{index}-{name}": value for name, value in {**facility, **values}.items()}
-    return {**data, **fields}
-
-
-def test_a_proposal_is_drafted_with_its_facilities_and_a_guarantor(
-    rm_a: User, web: Any, opportunity: Opportunity
-) -> None:
-    guarantor = party_services.create_party(
-        actor=rm_a, kind="corporate", legal_name="Pudong Port Group", branch=rm_a.branch
-    )
-    client = web(rm_a)
-    picker = html(client.post("/pipeline/pick-party/", {"q": "Port Group", "field": "guarantors"}))
-    assert f'type="checkbox" name="guarantors" value="{guarantor.pk}"' in picker
-    second = {"product": _product_id("working_capital"), "amount": "5000000", "tenor_months": "12"}
-    second |= {"repayment_profile": "bullet", "grace_months": "0", "rate_type": "fixed", "base_rate": ""}
-    second |= {"margin_pct": "", "fixed_rate_pct": "3.45"}
-    response = client.post(
-        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/",
-        _form(facilities=[{}, second], guarantors=[guarantor.pk]),
-    )
-    proposal = Proposal.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == f"/pipeline/proposals/{proposal.pk}/"
-    page = html(client.get(response["Location"]))
-    for text in ("CNY 45,000,000.00", "LPR 5 years + 0.90 %", "fixed 3.45 %", "Pudong Port Group", "Draft"):
-        assert text in page, text
-    assert [f.amount for f in proposal.facilities.all()] == [Decimal("45000000"), Decimal("5000000")]
-    # The next version starts from this one's terms.
-    again = html(client.get(f"/pipeline/opportunities/{opportunity.pk}/proposals/new/"))
-    assert 'name="facilities-1-amount"' in again
-    assert "Pudong Port Group" in again
-
-
-def test_a_facility_refusal_lands_beside_its_field_and_nothing_is_saved(
-    rm_a: User, rm_b: User, web: Any, opportunity: Opportunity
+# --- opportunity forms ----------------------------------------------------------------------------------
+def test_an_opportunity_is_opened_on_a_picked_party_and_refusals_change_nothing(
+    rm_a: User, rm_b: User, web: Any, party_a: Party
 ) -> None:
     client = web(rm_a)
+    picker = html(client.post("/pipeline/pick-party/", {"q": "Harbour"}))
+    assert f'type="radio" name="party" value="{party_a.pk}"' in picker
     before = _database_digest()
-    response = client.post(
-        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/",
-        _form(facilities=[{"margin_pct": "", "grace_months": "84"}]),
+    no_product = client.post(
+        "/pipeline/opportunities/new/", {"party": party_a.pk, "title": "Crane loan", "currency": "CNY"}
     )
-    assert response.status_code == 400
-    body = html(response)
-    assert "A floating rate needs a margin." in body.split('id="id_facilities-0-margin_pct-errors"')[1][:200]
-    assert "shorter than the tenor" in body.split('id="id_facilities-0-grace_months-errors"')[1][:200]
+    assert no_product.status_code == 400
+    assert "Name at least one product." in html(no_product)
     elsewhere = party_services.create_party(
         actor=rm_b, kind="sme", legal_name="Chaoyang Mills", branch=rm_b.branch
     )
     before = _database_digest()
-    response = client.post(
-        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/", _form(guarantors=[elsewhere.pk])
+    foreign = client.post(
+        "/pipeline/opportunities/new/",
+        {"party": elsewhere.pk, "title": "Crane loan", "products": [_product_id("term_loan")]},
     )
-    assert response.status_code == 400
-    assert f"No party you can see has the id {elsewhere.pk}" in html(response)
-    assert "Chaoyang Mills" not in html(response)
-    response = client.post(
-        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/", _form(facilities=[{"amount": "lots"}])
-    )
-    assert response.status_code == 400
+    assert foreign.status_code == 400
+    assert "Choose a party from the search results." in html(foreign)
+    assert "Chaoyang Mills" not in html(foreign)
     assert _database_digest() == before
-
-
-def test_another_facility_row_is_added_without_saving(rm_a: User, web: Any, opportunity: Opportunity) -> None:
-    response = web(rm_a).post(
-        f"/pipeline/opportunities/{opportunity.pk}/proposals/new/", _form(add_facility="1")
+    response = client.post(
+        "/pipeline/opportunities/new/",
+        {
+            "party": party_a.pk,
+            "title": "Crane loan",
+            "products": [_product_id("term_loan")],
+            "amount": "9000000",
+            "currency": "CNY",
+        },
     )
-    assert response.status_code == 200
-    body = html(response)
-    assert 'name="facilities-1-amount"' in body
-    assert 'value="45000000"' in body  # what was typed stays
-    assert not Proposal.objects.exists()
-
-
-def test_issue_accept_and_the_application_it_became(
-    rm_a: User, web: Any, opportunity: Opportunity, proposal: Proposal
-) -> None:
-    client = web(rm_a)
-    assert (
-        client.post(f"/pipeline/proposals/{proposal.pk}/issue/", {"version": proposal.version}).status_code
-        == 302
-    )
-    proposal.refresh_from_db()
-    again = client.post(f"/pipeline/proposals/{proposal.pk}/issue/", {"version": proposal.version})
-    assert again.status_code == 409  # issued already
-    assert "Issued to customer" in html(again)
-    stale = client.post(f"/pipeline/proposals/{proposal.pk}/accept/", {"version": proposal.version - 1})
-    assert stale.status_code == 409
-    response = client.post(f"/pipeline/proposals/{proposal.pk}/accept/", {"version": proposal.version})
+    opportunity = Opportunity.objects.get(title="Crane loan")
     assert response.status_code == 302
-    page = html(client.get(response["Location"]))
-    proposal.refresh_from_db()
-    application_id = selectors.application_id_of(proposal)
-    assert application_id is not None
-    assert "the loan application was created" in page
-    assert f"/applications/{application_id}/" in page or f"Application {application_id}" in page
-    opportunity.refresh_from_db()
-    assert opportunity.stage == "application"
+    assert response["Location"] == f"/pipeline/opportunities/{opportunity.pk}/"
+    assert opportunity.owner == rm_a
 
 
-def test_a_stale_proposal_edit_keeps_what_was_typed(
-    rm_a: User, web: Any, opportunity: Opportunity, proposal: Proposal
+def test_a_stale_opportunity_edit_is_409_and_keeps_what_was_typed(
+    rm_a: User, web: Any, opportunity: Opportunity
 ) -> None:
-    services.update_proposal(actor=rm_a, proposal_id=proposal.pk, changes={"summary": "Changed meanwhile"})
-    response = web(rm_a).post(
-        f"/pipeline/proposals/{proposal.pk}/edit/",
-        _form(summary="My own summary", version=proposal.version),
+    services.update_opportunity(
+        actor=rm_a, opportunity_id=opportunity.pk, changes={"title": "Renamed meanwhile"}
     )
+    data = {"title": "My title", "products": [_product_id("term_loan")], "version": opportunity.version}
+    response = web(rm_a).post(f"/pipeline/opportunities/{opportunity.pk}/edit/", data)
     assert response.status_code == 409
-    body = html(response)
-    assert "My own summary" in body
-    assert "Changed meanwhile" in body
-    proposal.refresh_from_db()
-    assert proposal.summary == "Changed meanwhile"
+    assert "My title" in html(response)
+    assert 'value="Renamed meanwhile"' in html(response)
+    opportunity.refresh_from_db()
+    assert opportunity.title == "Renamed meanwhile"
     response = web(rm_a).post(
-        f"/pipeline/proposals/{proposal.pk}/edit/", _form(summary="Second try", version=proposal.version)
+        f"/pipeline/opportunities/{opportunity.pk}/edit/", {**data, "version": opportunity.version}
     )
     assert response.status_code == 302
-    proposal.refresh_from_db()
-    assert proposal.summary == "Second try"
-
-
-# --- the term sheet -------------------------------------------------------------------------------------
-def _pdf_text(response: Any) -> str:
-    assert response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF")
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
-
-
-def test_the_term_sheet_page_in_either_language(
-    rm_a: User, web: Any, party_a: Party, proposal: Proposal
-) -> None:
-    client = web(rm_a)
-    english = html(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet/?lang=en"))
-    for text in (
-        party_a.legal_name,
-        "CNY 30,000,000.00",
-        "LPR 5 years + 0.85 %",
-        "Upfront fee",
-        "Mortgage over the quay cranes",
-        "Net debt / EBITDA below 3.5x",
-        "Signed mortgage over the cranes",
-        "Indicative and subject to credit approval",
-        'lang="en" id="termsheet"',
-    ):
-        assert text in english, text
-    chinese = html(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet/?lang=zh-hans"))
-    with override("zh-hans"):
-        headings = [gettext("Guarantors"), gettext("Conditions precedent"), gettext("Parties")]
-    assert 'lang="zh-Hans" id="termsheet"' in chinese
-    assert party_a.legal_name in chinese
-    assert "CNY 30,000,000.00" in chinese
-    assert all(h in chinese for h in headings)
-    assert "Sign out" in chinese  # the workspace around the document stays in the reader's language
-    assert client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet/?lang=fr").status_code == 400
-
-
-def test_the_term_sheet_pdf_in_either_language(
-    rm_a: User, web: Any, party_a: Party, proposal: Proposal
-) -> None:
-    client = web(rm_a)
-    english = _pdf_text(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet.pdf?lang=en"))
-    assert party_a.legal_name in english
-    assert "30,000,000.00" in english
-    assert "indicative term sheet" in english.lower()
-    chinese = _pdf_text(client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet.pdf?lang=zh-hans"))
-    assert party_a.legal_name in chinese
-    assert party_a.local_name in chinese  # CJK glyphs made it into the PDF (Noto Sans CJK)
-    assert "30,000,000.00" in chinese
-    with override("zh-hans"):
-        heading = gettext("Indicative term sheet")
-        parties = gettext("Parties")
-    assert heading.lower() in chinese.lower()
-    assert parties in chinese
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in parties)  # a heading the catalogue translates already
-    assert client.get(f"/pipeline/proposals/{proposal.pk}/term-sheet.pdf?lang=xx").status_code == 400
-
-
-def test_the_pdf_reads_our_static_files_and_nothing_else() -> None:
-    fetcher = termsheet.StaticOnlyFetcher()
-    css = fetcher.fetch(f"{termsheet.DOCUMENT_ORIGIN}/static/pipeline/termsheet.css")
-    assert b"Noto Sans CJK SC" in css.read()
-    for url in (
-        "https://example.com/tracker.png",
-        "file:///etc/passwd",
-        f"{termsheet.DOCUMENT_ORIGIN}/static/../settings.py",
-        f"{termsheet.DOCUMENT_ORIGIN}/admin/",
-        "http://lendcrm.invalid/static/pipeline/termsheet.css",
-    ):
-        with pytest.raises(ValueError, match="refused"):
-            fetcher.fetch(url)
+    opportunity.refresh_from_db()
+    assert opportunity.title == "My title"

@@ -26,7 +26,8 @@ from lendcrm.pipeline.models import (
     RepaymentProfile,
     Stage,
 )
-from lendcrm.pipeline.terms import TERM_FIELDS
+from lendcrm.pipeline.services.opportunities import MAX_PRODUCTS
+from lendcrm.pipeline.terms import MAX_FACILITIES, TERM_FIELDS
 from lendcrm.web.forms import DateInput, StaffChoiceField
 
 
@@ -35,14 +36,19 @@ def currency_choices() -> list[tuple[str, str]]:
     return BLANK + [(c, c) for c in settings.LENDCRM_FX_TO_BASE]
 
 
+def product_label(product: Product) -> str:
+    """A catalogue line in both names, as bilingual staff look for it."""
+    return f"{product.name} · {product.local_name}" if product.local_name else str(product.name)
+
+
 class ProductChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} · {obj.local_name}" if obj.local_name else str(obj.name)
+        return product_label(obj)
 
 
 class ProductsField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} · {obj.local_name}" if obj.local_name else str(obj.name)
+        return product_label(obj)
 
 
 def _products(lending_only: bool = False) -> QuerySet[Product]:
@@ -175,7 +181,7 @@ class OpportunityForm(forms.Form):
     )
     owner = StaffChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False, empty_label="—")
 
-    aliases = {f"products.{i}": "products" for i in range(20)}
+    aliases = {f"products.{i}": "products" for i in range(MAX_PRODUCTS)}
 
     def __init__(self, *args: Any, owners: Iterable[User] | QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -281,9 +287,7 @@ class EditProposalForm(ProposalForm):
 class FacilityForm(forms.Form):
     """One facility's terms; a blank extra form is skipped."""
 
-    product = ProductChoiceField(
-        label=_("Product"), queryset=Product.objects.none(), required=False, empty_label="—"
-    )
+    product = forms.ChoiceField(label=_("Product"), choices=[], required=False)
     amount = forms.DecimalField(label=_("Amount"), required=False, decimal_places=2)
     currency = forms.ChoiceField(label=_("Currency"), choices=[], required=False)
     tenor_months = forms.IntegerField(label=_("Tenor (months)"), required=False)
@@ -315,9 +319,9 @@ class FacilityForm(forms.Form):
         label=_("Key covenants"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, products: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["product"]).queryset = _products(lending_only=True)
+        cast(forms.ChoiceField, self.fields["product"]).choices = BLANK + products
         cast(forms.ChoiceField, self.fields["currency"]).choices = currency_choices()
 
     def terms(self) -> dict[str, Any]:
@@ -329,8 +333,13 @@ class FacilityForm(forms.Form):
         }
 
 
+def facility_products() -> list[tuple[str, str]]:
+    """The lending products a facility may be, by code: read once for all the facility forms of a page."""
+    return [(p.code, product_label(p)) for p in _products(lending_only=True)]
+
+
 FacilityFormSet = forms.formset_factory(
-    FacilityForm, extra=0, min_num=1, max_num=20, absolute_max=20, can_delete=True
+    FacilityForm, extra=0, min_num=1, max_num=MAX_FACILITIES, absolute_max=MAX_FACILITIES, can_delete=True
 )
 NEW_FACILITY = {
     "currency": "CNY",

@@ -16,9 +16,16 @@ from lendcrm.core.access import may_write_customers, require_customer_writer
 from lendcrm.core.models import User
 from lendcrm.parties.selectors import visible_parties
 from lendcrm.pipeline import selectors, services, termsheet
-from lendcrm.pipeline.forms import NEW_FACILITY, EditProposalForm, FacilityForm, FacilityFormSet, ProposalForm
+from lendcrm.pipeline.forms import (
+    NEW_FACILITY,
+    EditProposalForm,
+    FacilityForm,
+    FacilityFormSet,
+    ProposalForm,
+    facility_products,
+)
 from lendcrm.pipeline.models import Opportunity, Proposal, ProposalStatus
-from lendcrm.pipeline.terms import TERM_FIELDS
+from lendcrm.pipeline.terms import MAX_FACILITIES, TERM_FIELDS
 from lendcrm.pipeline.views import STALE, refusal_status, stale_message
 from lendcrm.web.pages import acting_user, entered_values, workspace_view
 
@@ -32,7 +39,7 @@ def _facility_values(proposal: Proposal) -> list[dict[str, Any]]:
     rows = []
     for facility in proposal.facilities.all():
         values = {name: getattr(facility, name) for name in TERM_FIELDS if name != "product"}
-        rows.append({**values, "product": facility.product_id})
+        rows.append({**values, "product": facility.product.code})
     return rows
 
 
@@ -41,7 +48,7 @@ def _first_facility(opportunity: Opportunity) -> dict[str, Any]:
     lending = [p for p in opportunity.products.all() if p.family == "lending"]
     start: dict[str, Any] = dict(NEW_FACILITY)
     if lending:
-        start["product"] = lending[0].pk
+        start["product"] = lending[0].code
     if opportunity.amount is not None:
         start |= {"amount": opportunity.amount, "currency": opportunity.currency}
     return start
@@ -49,14 +56,15 @@ def _first_facility(opportunity: Opportunity) -> dict[str, Any]:
 
 def _formset(request: HttpRequest, initial: list[dict[str, Any]]) -> Any:
     """The facilities formset; "Add another facility" posts the form back with one more row."""
+    kwargs = {"products": facility_products()}
     if request.method != "POST":
-        return FacilityFormSet(prefix=PREFIX, initial=initial)
+        return FacilityFormSet(prefix=PREFIX, initial=initial, form_kwargs=kwargs)
     data: QueryDict = request.POST
     if "add_facility" in data:
         data = data.copy()
         total = data.get(f"{PREFIX}-TOTAL_FORMS", "1")
-        data[f"{PREFIX}-TOTAL_FORMS"] = str(min(int(total) + 1 if total.isdigit() else 1, 20))
-    return FacilityFormSet(data, prefix=PREFIX, form_kwargs={})
+        data[f"{PREFIX}-TOTAL_FORMS"] = str(min(int(total) + 1 if total.isdigit() else 1, MAX_FACILITIES))
+    return FacilityFormSet(data, prefix=PREFIX, form_kwargs=kwargs)
 
 
 def _kept(formset: Any) -> list[FacilityForm]:
@@ -220,7 +228,11 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     opportunity=current.opportunity,
                     proposal=current,
                     form=EditProposalForm(initial=now),
-                    formset=FacilityFormSet(prefix=PREFIX, initial=_facility_values(current)),
+                    formset=FacilityFormSet(
+                        prefix=PREFIX,
+                        initial=_facility_values(current),
+                        form_kwargs={"products": facility_products()},
+                    ),
                     status=STALE,
                     stale=typed,
                 )

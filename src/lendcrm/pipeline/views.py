@@ -179,13 +179,9 @@ def render_lead(request: HttpRequest, lead: Lead, *, status: int = 200, **bound:
         "currency": lead.currency,
         "version": lead.version,
     }
-    opportunities = (
-        list(selectors.opportunity_list(viewer=user, party=lead.party_id).filter(lead=lead))
-        if (
-            lead.party_id and lead.party_visible  # type: ignore[attr-defined]
-        )
-        else []
-    )
+    opportunities: list[Opportunity] = []
+    if lead.party_id and getattr(lead, "party_visible", False):
+        opportunities = list(selectors.opportunity_list(viewer=user, party=lead.party_id).filter(lead=lead))
     context = {
         "section": "pipeline",
         "tab": "leads",
@@ -225,7 +221,7 @@ def lead_qualify(request: HttpRequest, pk: int) -> HttpResponse:
         lead = selectors.get_lead(viewer=user, lead_id=pk)
         return render_lead(request, lead, status=STALE, error=stale_message())
     except errors.DomainError as exc:
-        show_refusal(form, exc, {f"products.{i}": "products" for i in range(20)})
+        show_refusal(form, exc, OpportunityForm.aliases)
         return render_lead(request, lead, status=refusal_status(exc), qualify_form=form)
     qualified = selectors.get_lead(viewer=user, lead_id=pk)
     if qualified.matched_by:
