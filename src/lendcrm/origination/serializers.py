@@ -113,6 +113,7 @@ class FacilitySerializer(serializers.ModelSerializer):
     upfront_fee_pct = rate_out()
     commitment_fee_pct = rate_out()
     lgd = serializers.DecimalField(max_digits=5, decimal_places=4, read_only=True)
+    base_rate = serializers.CharField(read_only=True, help_text=_("Empty for a fixed rate."))
 
     class Meta:
         model = ApplicationFacility
@@ -148,6 +149,8 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
 
 
 class StatusChangeSerializer(serializers.ModelSerializer):
+    from_status = serializers.CharField(read_only=True, help_text=_("Empty for the first entry."))
+
     class Meta:
         model = StatusChange
         fields = ["id", "from_status", "to_status", "changed_at", "changed_by", "note"]
