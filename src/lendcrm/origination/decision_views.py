@@ -1,14 +1,12 @@
 """Workspace pages after the credit memo: decisions and committee votes on the application page,
 conditions of approval, offers (issue, the printable letter, acceptance) and the approver's queue."""
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,8 +14,16 @@ from lendcrm.core import errors
 from lendcrm.core.access import may_write_customers
 from lendcrm.origination import authority, selectors, services
 from lendcrm.origination.forms import ConditionForm, DecisionForm, OfferForm, VoteForm
-from lendcrm.origination.models import ConditionKind, ConditionStatus, Offer, OfferStatus, Outcome
+from lendcrm.origination.models import (
+    ApplicationFacility,
+    ConditionKind,
+    ConditionStatus,
+    Offer,
+    OfferStatus,
+    Outcome,
+)
 from lendcrm.origination.services import decisions as decision_services
+from lendcrm.origination.terms import TERM_FIELDS
 from lendcrm.origination.views import (
     act,
     posted_version,
@@ -27,7 +33,7 @@ from lendcrm.origination.views import (
     timed_rows,
 )
 from lendcrm.parties import selectors as party_selectors
-from lendcrm.pipeline.models import BaseRate, Product, RepaymentProfile
+from lendcrm.pipeline.models import Product
 from lendcrm.web.pages import acting_user, page_of, workspace_view
 
 
@@ -139,46 +145,21 @@ def offer_issue(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("ui:offer-detail", pk=made[0].pk) if made else response
 
 
-def _decimal(raw: Any) -> Decimal | None:
-    return None if raw in (None, "") else Decimal(str(raw))
-
-
-def _rate(raw: Any) -> str:
-    """A rate from the snapshot without trailing zeros (1.20000 reads 1.2)."""
-    value = _decimal(raw)
-    return "" if value is None else f"{value.normalize():f}"
-
-
 def offer_terms_view(offer: Offer) -> dict[str, Any]:
-    """The offer's terms snapshot as the letter shows it: numbers as numbers, products and choices in
-    the reader's language."""
+    """The offer's terms snapshot as unsaved facility rows, so the letter shows them exactly as the
+    application page does (products and choices in the reader's language); one query for products."""
     terms = offer.terms or {}
-    chinese = (get_language() or "").startswith("zh")
     rows = terms.get("facilities", [])
-    names = {
-        p.code: (p.local_name if chinese and p.local_name else p.name)
-        for p in Product.objects.filter(code__in=[f.get("product") for f in rows])
-    }
-    profiles, bases, kinds = (
-        dict(RepaymentProfile.choices),
-        dict(BaseRate.choices),
-        dict(ConditionKind.choices),
-    )
-    facilities = [
-        {
-            **f,
-            "product_label": names.get(f.get("product"), f.get("product_name", "")),
-            "amount": _decimal(f.get("amount")),
-            "balloon_amount": _decimal(f.get("balloon_amount")),
-            "repayment_label": profiles.get(f.get("repayment_profile"), f.get("repayment_profile")),
-            "base_rate_label": bases.get(f.get("base_rate"), f.get("base_rate")),
-            **{
-                k: _rate(f.get(k))
-                for k in ("margin_pct", "fixed_rate_pct", "upfront_fee_pct", "commitment_fee_pct")
-            },
+    products = {p.code: p for p in Product.objects.filter(code__in=[f.get("product") for f in rows])}
+    facilities = []
+    for row in rows:
+        values = {
+            name: ApplicationFacility._meta.get_field(name).to_python(row.get(name))
+            for name in TERM_FIELDS
+            if row.get(name) is not None
         }
-        for f in rows
-    ]
+        facilities.append(ApplicationFacility(product=products.get(row.get("product")), **values))
+    kinds = dict(ConditionKind.choices)
     conditions = [
         {**c, "kind_label": kinds.get(c.get("kind"), c.get("kind"))} for c in terms.get("conditions", [])
     ]

@@ -21,7 +21,7 @@ from lendcrm.origination.models import (
     Vote,
 )
 from lendcrm.parties.forms import BLANK, VersionField
-from lendcrm.pipeline.forms import NEW_FACILITY, FacilityForm
+from lendcrm.pipeline.forms import NEW_FACILITY, FacilityForm, facility_products
 from lendcrm.web.forms import DateInput, show_refusal
 
 HUNDRED = Decimal(100)
@@ -75,10 +75,12 @@ FacilityFormSet = forms.formset_factory(
 
 
 def facility_formset(data: Any = None, *, prefix: str) -> Any:
-    """The facilities of a new application, starting from one facility with the usual defaults."""
+    """The facilities of a new application (the lending products read once for all of them), starting
+    from one facility with the usual defaults."""
+    kwargs = {"products": facility_products()}
     if data is not None:
-        return FacilityFormSet(data, prefix=prefix)
-    return FacilityFormSet(prefix=prefix, initial=[NEW_FACILITY])
+        return FacilityFormSet(data, prefix=prefix, form_kwargs=kwargs)
+    return FacilityFormSet(prefix=prefix, initial=[NEW_FACILITY], form_kwargs=kwargs)
 
 
 def other_parties(data: Any) -> tuple[list[tuple[int, str]], list[str]]:
@@ -189,7 +191,7 @@ class StatementForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Decision"), choices=Outcome.choices)
+    outcome = forms.ChoiceField(label=_("Decision"), choices=BLANK + Outcome.choices)
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     conditions = forms.CharField(
         label=_("Conditions precedent"),
@@ -204,7 +206,7 @@ class DecisionForm(forms.Form):
 
 
 class VoteForm(forms.Form):
-    vote = forms.ChoiceField(label=_("Vote"), choices=Vote.choices)
+    vote = forms.ChoiceField(label=_("Vote"), choices=BLANK + Vote.choices)
     comment = forms.CharField(
         label=_("Comment or dissent"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -340,7 +340,7 @@ def detail_context(request: HttpRequest, pk: object, **bound: Any) -> dict[str, 
         "memo": memo,
         "losses": losses,
         "facility_rows": list(zip(facilities, losses.facilities, strict=True)),
-        "checklist_open": application.status in workflow.OPEN,
+        "checklist_editable": checklist_editable(user, application),
         "turnaround": selectors.application_turnaround(viewer=user, application=application),
         "in_status_hours": turnaround.hours_between(application.status_entered_at, timezone.now()),
         "checklist": [
@@ -383,6 +383,14 @@ def _holds_delegation(user: User) -> bool:
         expires_on__gte=today,
         level__is_committee=False,
     ).exists()
+
+
+def checklist_editable(user: User, application: Application) -> bool:
+    """Whether the checklist is offered for editing: open, and to the RM's side or a credit analyst (the
+    service decides which status each may set)."""
+    return application.status in workflow.OPEN and (
+        user.pk == application.owner_id or may_write_customers(user) or user.has_role(Role.CREDIT_ANALYST)
+    )
 
 
 def checklist_form(item: Any, data: Any = None) -> ChecklistItemForm:
@@ -484,7 +492,7 @@ def checklist_update(request: HttpRequest, pk: int) -> HttpResponse:
             "item": item,
             "form": fresh,
             "saved": saved,
-            "checklist_open": application.status in workflow.OPEN,
+            "checklist_editable": checklist_editable(user, application),
         }
         return render(request, "origination/_checklist_item.html", context, status=200 if saved else INVALID)
     if saved:

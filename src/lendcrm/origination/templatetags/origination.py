@@ -1,15 +1,14 @@
-"""Formatting the origination pages need: status badges, durations, percentages and ratios."""
+"""Formatting the origination pages need besides the pipeline's (`pipeline_format`): status badges,
+probabilities in percent and ratios."""
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.utils.formats import number_format
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
 
-from lendcrm.origination.models import Status
+from lendcrm.origination.models import StatementKind, Status
 
 register = template.Library()
 
@@ -48,24 +47,6 @@ def tone_badge(value: str, label: Any, kind: str = "status") -> str:
     return format_html('<span class="badge {}" data-value="{}">{}</span>', tone, value, label)
 
 
-@register.simple_tag
-def status_label(value: str) -> str:
-    """A status slug in the reader's language."""
-    return str(Status(value).label) if value in Status.values else value
-
-
-@register.filter
-def hours(value: timedelta | float | int | None) -> str:
-    """A duration as people read a turnaround: hours below two days, else days (one decimal)."""
-    if value is None or value == "":
-        return "—"
-    total = value.total_seconds() / 3600 if isinstance(value, timedelta) else float(value)
-    if total < 48:
-        return _("%(n)s h") % {"n": number_format(Decimal(total).quantize(Decimal(1)), 0, use_l10n=True)}
-    days = Decimal(total / 24).quantize(Decimal("0.1"))
-    return _("%(n)s d") % {"n": number_format(days, 1, use_l10n=True)}
-
-
 @register.filter
 def percent(value: Decimal | None, places: int = 2) -> str:
     """A fraction (0.0042) as a percentage (0.42 %)."""
@@ -93,3 +74,9 @@ def lookup(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def statement_kind(value: str) -> str:
+    """A kind of financial statement in the reader's language."""
+    return str(StatementKind(value).label) if value in StatementKind.values else value
