@@ -1,13 +1,14 @@
 """The numbers a credit memo shows and keeps in each revision: ratios per statement period and expected
 loss per facility. Callers resolve scope first (these read by id)."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
+from lendcrm.core.audit import to_jsonable
 from lendcrm.origination import ratios, risk
 from lendcrm.origination.models import ApplicationFacility, FinancialStatement, StatementKind
 
@@ -106,10 +107,6 @@ def expected_losses(facilities: list[ApplicationFacility], pd: Decimal | None) -
 
 def as_json(value: Any) -> Any:
     """Dataclasses of this module as JSON values (decimals as strings) for a memo revision."""
-    from dataclasses import asdict, is_dataclass
-
-    from lendcrm.core.audit import to_jsonable
-
     if is_dataclass(value) and not isinstance(value, type):
         return to_jsonable(asdict(value))
     return to_jsonable(value)

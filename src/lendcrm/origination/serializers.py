@@ -30,6 +30,7 @@ from lendcrm.origination.models import (
     StatusChange,
 )
 from lendcrm.origination.ratios import LINES, RATIO_CODES
+from lendcrm.origination.selectors import application_memo
 from lendcrm.origination.workflow import OPEN, TRANSITIONS
 from lendcrm.pipeline.models import BaseRate, RateType, RepaymentProfile
 
@@ -198,8 +199,6 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 
     @extend_schema_field(MemoSummarySerializer(allow_null=True))
     def get_memo(self, application: Application) -> dict[str, Any] | None:
-        from lendcrm.origination.selectors import application_memo
-
         memo = application_memo(application)
         return None if memo is None else dict(MemoSummarySerializer(memo).data)
 

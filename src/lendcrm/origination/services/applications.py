@@ -159,19 +159,20 @@ def _party_rows(actor: User, borrower: Party, raw: object) -> tuple[list[tuple[i
             continue
         for name in sorted(set(item) - {"party", "role"}):
             problems[f"{key}.{name}"] = [_("Unknown field.")]
-        party_id, role = item.get("party"), item.get("role")
+        party_id: Any = item.get("party")
+        role = item.get("role")
         if role not in OTHER_ROLES:
             problems[f"{key}.role"] = [
                 _("Use one of: %(known)s.") % {"known": ", ".join(str(r) for r in OTHER_ROLES)}
             ]
-        if party_id not in seen:
+        if type(party_id) is not int or party_id not in seen:
             problems[f"{key}.party"] = [_("No such party.")]
         elif party_id == borrower.pk:
             problems[f"{key}.party"] = [_("The borrower cannot also be a co-borrower, guarantor or sponsor.")]
         elif (party_id, role) in rows:
             problems[f"{key}.party"] = [_("This party already has this role.")]
         if f"{key}.party" not in problems and f"{key}.role" not in problems:
-            rows.append((int(str(party_id)), str(role)))
+            rows.append((int(party_id), str(role)))
     return rows, problems
 
 
