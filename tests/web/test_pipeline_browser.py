@@ -120,7 +120,9 @@ def test_rm_opens_an_opportunity_moves_it_and_issues_a_term_sheet(
     # The keyboard path: the card's own Move form, same endpoint.
     page.select_option(f"#move-{opportunity.pk}", "proposal")
     page.click(f"{card} .card-move button")
+    page.locator("#board-status.ok", has_text="moved to Proposal").wait_for()
     _column(page, "proposal").locator(card).wait_for()
+    assert page.evaluate("document.activeElement.id") == f"move-{opportunity.pk}"  # focus stays on the card
     assert page.evaluate("window.loadedOnce === true")
     _shot(page, screenshot_dir, "en-pipeline-board")
 

@@ -86,7 +86,7 @@
       });
     });
   }
-  function move(card, stage) {
+  function move(card, stage, keepFocus) {
     var from = card.parentNode, next = card.nextSibling;
     if (stage === card.getAttribute("data-stage")) { return; }
     var asked = stage === "lost" ? askReason(card) : Promise.resolve({});
@@ -102,6 +102,8 @@
           holder.innerHTML = result.data.card;
           var fresh = holder.firstElementChild;
           card.replaceWith(fresh);
+          // A move made from the card's form keeps the keyboard where it was, on the moved card.
+          if (keepFocus && fresh.querySelector("select")) { fresh.querySelector("select").focus(); }
           say(result.data.message || "", false);
         } else {
           from.insertBefore(card, next);
@@ -157,7 +159,7 @@
     var card = form.closest && form.closest(".board-card");
     if (!card || !form.classList.contains("card-move")) { return; }
     event.preventDefault();
-    move(card, form.elements.stage.value);
+    move(card, form.elements.stage.value, true);
   });
 })();
 
