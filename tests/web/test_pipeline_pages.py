@@ -470,3 +470,25 @@ def test_a_stale_opportunity_edit_is_409_and_keeps_what_was_typed(
     assert response.status_code == 302
     opportunity.refresh_from_db()
     assert opportunity.title == "My title"
+
+
+def test_a_lead_matching_a_customer_out_of_scope_names_no_one_and_cannot_be_qualified(
+    rm_a: User, rm_b: User, web: Any
+) -> None:
+    theirs = party_services.create_party(
+        actor=rm_b, kind="sme", legal_name="Chaoyang Precision Mills", branch=rm_b.branch, country="CN"
+    )
+    lead = services.create_lead(actor=rm_a, data={"source": "rm", "name": "Chaoyang Precision Mills"})
+    client = web(rm_a)
+    page = html(client.get(f"/pipeline/leads/{lead.pk}/"))
+    assert "This lead matched an existing customer" in page
+    assert "a customer outside your access" in page
+    assert f"/parties/{theirs.pk}/" not in page
+    before = _database_digest()
+    response = client.post(
+        f"/pipeline/leads/{lead.pk}/qualify/",
+        {"version": lead.version, "products": [_product_id("term_loan")]},
+    )
+    assert response.status_code == 409
+    assert "relationship manager to take it on" in html(response)  # the service's words, on the form
+    assert _database_digest() == before
