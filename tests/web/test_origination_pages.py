@@ -26,9 +26,9 @@ from lendcrm.origination.models import (
     Offer,
     Status,
 )
-from lendcrm.parties.models import Coverage, Party, PartyKind
+from lendcrm.parties.models import Coverage, Party, PartyKind, Relationship, RelationshipKind
 from tests.contract.test_access_matrix import _routes
-from tests.origination.authority_fixtures import delegate, make_party
+from tests.origination.authority_fixtures import delegate, make_application, make_party
 from tests.origination.conftest import AppFactory, facility
 from tests.web.conftest import html
 from tests.web.test_accessibility import _check
@@ -388,6 +388,55 @@ def test_detail_query_count_does_not_grow(
     assert _queries(web(rm_a), f"/applications/{big.pk}/") == few
 
 
+def test_group_exposure_names_only_the_members_in_scope(
+    apps: AppFactory,
+    rm_a: User,
+    rm_b: User,
+    analyst: User,
+    borrower: Party,
+    branch_b: Branch,
+    web: Any,
+) -> None:
+    sister = make_party(branch_b, "Chaoyang Sister Foundry")
+    Relationship.objects.create(from_party=sister, to_party=borrower, kind=RelationshipKind.MEMBER_OF_GROUP)
+    make_application(
+        borrower=sister,
+        owner=rm_b,
+        analyst=analyst,
+        facilities=[("term_loan", "2000000", "CNY")],
+        status=Status.APPROVED,
+    )
+    application = apps.at(Status.DRAFT)
+    panel = html(web(rm_a).get(f"/applications/{application.pk}/")).split('id="exposure"')[1]
+    panel = panel.split("</section>")[0]
+    assert "a party outside your access" in panel
+    assert "Chaoyang Sister Foundry" not in panel
+    assert "CNY 2,000,000.00" in panel  # its exposure still counts
+    assert "CNY 7,000,000.00" in panel  # existing and requested together
+
+
+def test_after_acceptance_and_conditions_the_application_becomes_ready_to_disburse(
+    apps: AppFactory, rm_a: User, web: Any
+) -> None:
+    application = apps.at(Status.OFFER_ACCEPTED)
+    url = f"/applications/{application.pk}/move/"
+    met = web(rm_a).post(url, {"to_status": "conditions_met", "version": application.version})
+    assert met.status_code == 302
+    application.refresh_from_db()
+    page = html(web(rm_a).get(f"/applications/{application.pk}/"))
+    assert 'data-move="ready_to_disburse"' in page
+    early = web(rm_a).post(url, {"to_status": "ready_to_disburse", "version": application.version})
+    assert early.status_code == 409
+    assert "Every document must be verified or waived first." in html(early)
+    apps.verify_checklist(application)
+    application.refresh_from_db()
+    ready = web(rm_a).post(url, {"to_status": "ready_to_disburse", "version": application.version})
+    assert ready.status_code == 302
+    application.refresh_from_db()
+    assert application.status == Status.READY_TO_DISBURSE
+    assert 'id="moves"' not in html(web(rm_a).get(f"/applications/{application.pk}/"))
+
+
 # --- the credit memo --------------------------------------------------------------------------------
 def _statement(period_end: str, **lines: str) -> dict[str, str]:
     data = {"period_end": period_end, "period_months": "12", "kind": "audited", "currency": "CNY"}
@@ -491,6 +540,21 @@ def test_memo_refusals_keep_their_status_and_change_nothing(
     assert not CreditMemo.objects.exists()
 
 
+def test_memo_query_count_does_not_grow(apps: AppFactory, analyst: User, web: Any) -> None:
+    application = apps.at(Status.CREDIT_ANALYSIS)
+    url = f"/applications/{application.pk}/memo/"
+    client = web(analyst)
+    client.post(f"{url}statements/", _statement("2023-12-31", revenue="1000"))
+    client.post(url, {"business": "One", "version": "0"})
+    few = _queries(client, url)
+    for year in (2020, 2021, 2022, 2024):
+        client.post(f"{url}statements/", _statement(f"{year}-12-31", revenue="1000", ebitda="100"))
+    for version in range(1, 4):
+        client.post(url, {"business": f"Version {version}", "version": str(version)})
+    assert FinancialStatement.objects.count() == 5
+    assert _queries(client, url) == few
+
+
 # --- decisions ----------------------------------------------------------------------------------------
 def test_an_approver_within_authority_approves_and_the_record_shows_its_basis(
     apps: AppFactory,
@@ -561,7 +625,18 @@ def test_decision_form_errors_and_a_decision_out_of_turn(
     )
     assert early.status_code == 409
     assert "not awaiting a credit decision" in html(early)
+    stale = web(authorised).post(url, {"outcome": "approved", "version": pending.version - 1})
+    assert stale.status_code == 409
+    assert "Someone changed this application" in html(stale)
     assert not Decision.objects.exists()
+    referred = web(authorised).post(
+        url, {"outcome": "referred_up", "comment": "Needs head office.", "version": pending.version}
+    )
+    assert referred.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == Status.REFERRED_UP
+    assert pending.required_level is not None
+    assert pending.required_level.slug == "head_office_credit"
 
 
 def test_conditions_of_approval_are_tracked_until_met_or_waived(

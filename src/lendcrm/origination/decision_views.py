@@ -4,6 +4,7 @@ conditions of approval, offers (issue, the printable letter, acceptance) and the
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -151,12 +152,13 @@ def offer_terms_view(offer: Offer) -> dict[str, Any]:
     terms = offer.terms or {}
     rows = terms.get("facilities", [])
     products = {p.code: p for p in Product.objects.filter(code__in=[f.get("product") for f in rows])}
+    fields = {name: ApplicationFacility._meta.get_field(name) for name in TERM_FIELDS}
     facilities = []
     for row in rows:
         values = {
-            name: ApplicationFacility._meta.get_field(name).to_python(row.get(name))
-            for name in TERM_FIELDS
-            if row.get(name) is not None
+            name: field.to_python(row[name])
+            for name, field in fields.items()
+            if isinstance(field, Field) and row.get(name) is not None
         }
         facilities.append(ApplicationFacility(product=products.get(row.get("product")), **values))
     kinds = dict(ConditionKind.choices)
