@@ -229,3 +229,15 @@ def test_from_application_to_offer(
     _shot(rm, screenshot_dir, f"{prefix}-application-accepted")
     application.refresh_from_db()
     assert application.status == Status.OFFER_ACCEPTED
+    if language == "en":  # the same pages on a tablet: nothing runs off the side
+        rm.set_viewport_size({"width": 820, "height": 1180})
+        for path, name in (
+            (f"/applications/{application.pk}/", "application"),
+            (f"/applications/{application.pk}/memo/", "memo"),
+        ):
+            rm.goto(base + path)
+            overflow = rm.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, path
+            _shot(rm, screenshot_dir, f"tablet-{name}")
