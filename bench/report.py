@@ -117,6 +117,54 @@ ROWS: list[Row] = [
 ]
 
 
+ROUTING_HEADER = """## Routing and the authority check (`bench/routing.py`)
+
+`route_application` (reads, the routing write and its audit event, committed) then `check_authority` for an
+application whose borrower's group has 1,000 connected parties, on a fresh database; the raw column is the
+check's reads as hand-written SQL on a plain cursor. Queries per request at 1,000 and at 10 parties.
+"""
+
+
+def render_routing(results: list[dict[str, Any]]) -> str:
+    heads = [r["backend"] for r in results]
+    rows: list[Row] = [
+        ("database", "", lambda r: f"{r['backend']} {r['database_version']}"),
+        ("group: parties; exposure (base currency); level", "", lambda r: _group(r)),
+        (
+            "**route + check p50 / p95 / max ms**",
+            "p95 < 50",
+            lambda r: f"{_lat(r['route_and_check'])} {_verdict(r, 'routing_p95_ms')}",
+        ),
+        (
+            "**queries per request: min-max; at 10 parties**",
+            "constant",
+            lambda r: (
+                f"{_span(r['route_and_check'])}; {r['route_and_check']['queries_small_group']} "
+                f"{_verdict(r, 'routing_queries_constant')}"
+            ),
+        ),
+        ("route + check CPU ms p50 / p95", "", lambda r: _cpu(r["route_and_check"])),
+        ("route alone p50 / p95 / max ms", "", lambda r: _lat(r["route"])),
+        ("check alone p50 / p95 / max ms (queries)", "", lambda r: _counted(r["check"])),
+        ("raw check reads p50 / p95 / max ms (queries)", "", lambda r: _counted(r["raw_check"])),
+        ("check / raw (p50)", "", lambda r: f"{r['check_vs_raw_p50']:.1f}x"),
+        ("load average (1 min)", "", lambda r: str(r["route_and_check"]["load_avg_1m"])),
+        ("date", "", lambda r: r["finished_at"]),
+    ]
+    lines = ["| measure | target | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(results)]
+    for label, target, cell in rows:
+        lines.append(f"| {label} | {target} | " + " | ".join(_safe(cell, r) for r in results) + " |")
+    return "\n".join(lines)
+
+
+def _counted(s: dict[str, Any]) -> str:
+    return f"{_lat(s)} ({s['queries']})"
+
+
+def _group(r: dict[str, Any]) -> str:
+    return f"{r['group_parties']:,}; {float(r['group_exposure']):,.0f}; {r['level']}"
+
+
 def _rate(phase: dict[str, Any]) -> str:
     return f"{phase['seconds']:.1f} s, {phase['rows_per_s']:,.0f}/s"
 
@@ -176,6 +224,16 @@ def details(r: dict[str, Any]) -> str:
     )
 
 
+def newest(folder: Path) -> list[dict[str, Any]]:
+    """The newest result of each backend in `folder`, SQLite first."""
+    newest: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.json")):
+        r = json.loads(path.read_text())
+        newest[r.get("backend", path.stem)] = r
+    order = {"sqlite": 0, "postgres": 1}
+    return sorted(newest.values(), key=lambda r: order.get(r.get("backend", ""), 9))
+
+
 def refresh(out: Path) -> str:
     """Rewrite out/RESULTS.md from every result JSON there; return the table."""
     order = {"sqlite": 0, "postgres": 1}
@@ -186,8 +244,11 @@ def refresh(out: Path) -> str:
     machine = results[-1]["machine"] if results else {}
     rerun = (
         "Rerun: `make bench` (or `.venv/bin/python bench/run.py --backends sqlite,postgres`); "
-        "`--quick` for 2,000 parties."
+        "`--quick` for 2,000 parties. Routing alone: `.venv/bin/python bench/routing.py`."
     )
     text = f"{HEADER}\n{table}\n\n## Notes per run\n\n{notes}\n\nMachine: `{machine}`\n\n{rerun}\n"
+    routing = newest(out / "routing")
+    if routing:
+        text += f"\n{ROUTING_HEADER}\n{render_routing(routing)}\n"
     (out / "RESULTS.md").write_text(text)
     return table

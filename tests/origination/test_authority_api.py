@@ -233,7 +233,7 @@ def test_reads_take_constant_queries(bank: CreditBank, api_client: Any) -> None:
         for name, tail in (("decisions", "decisions/"), ("exposure", "exposure/"))
     }
     assert counts == {"decisions": (6, 6), "exposure": (6, 6)}, counts
-    assert _count(client, "/api/v1/authority-levels/") == 4  # token, limits, products, levels
+    assert _count(client, "/api/v1/authority-levels/") == 3  # token, the active limits, the levels
 
 
 def test_the_endpoints_are_in_the_schema() -> None:

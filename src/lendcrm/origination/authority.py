@@ -97,7 +97,7 @@ class Exposure:
     currency: str
     existing: Decimal
     requested: Decimal
-    member_count: int
+    member_count: int | None = None  # parties in the group, borrower included (read with a viewer)
     members: tuple[ExposureMember, ...] = field(default=(), compare=False)
 
     @property
@@ -132,18 +132,19 @@ def _in_base(amount: Decimal | None, currency: str) -> Decimal:
 
 
 def group_exposure(application: Application, *, viewer: User | None = None) -> Exposure:
-    """The exposure of the borrower's connected group; with a `viewer`, also the members that have any,
-    those outside the viewer's scope without id or name. Two queries (three with a viewer), whatever the
-    size of the group."""
+    """The exposure of the borrower's connected group: one query whatever the size of the group. With a
+    `viewer`, also the group's size and the members that have exposure, those outside the viewer's scope
+    without id or name (two more queries)."""
     members = graph.connecting(application.borrower_id, CONNECTING_KINDS)
     by_party: dict[int, list[Decimal]] = {}
     for row in _existing_sources(application, members):
         sums = by_party.setdefault(row["application__borrower_id"], [ZERO, ZERO])
         sums[0] += _in_base(row["existing"], row["currency"])
         sums[1] += _in_base(row["requested"], row["currency"])
-    count = Party.objects.filter(pk__in=members).count()
+    count: int | None = None
     rows: tuple[ExposureMember, ...] = ()
     if viewer is not None:
+        count = Party.objects.filter(pk__in=members).count()
         rows = _member_rows(viewer, application.borrower_id, by_party)
     return Exposure(
         currency=settings.LENDCRM_BASE_CURRENCY,
@@ -216,27 +217,41 @@ class ActiveMatrix:
         return next((lim for lim in self.limits if lim.level.pk == level_id), None)
 
 
+MATRIX_FIELDS = ("id", "number", "status", "currency", "note", "activated_at")
+LEVEL_FIELDS = ("id", "slug", "name", "local_name", "rank", "is_committee", "quorum")
+
+
 def active_matrix() -> ActiveMatrix:
-    """The active matrix with its limits, levels and products; two queries."""
-    limits = list(
+    """The active matrix with its limits, levels and products; one query (a row per limit and product)."""
+    rows = (
         AuthorityLimit.objects.filter(matrix__status=MatrixStatus.ACTIVE)
-        .select_related("matrix", "level")
-        .prefetch_related("products")
-        .order_by("level__rank")
+        .order_by("level__rank", "products__code")
+        .values(
+            "max_group_exposure",
+            "worst_grade",
+            "products__id",
+            "products__code",
+            *(f"matrix__{name}" for name in MATRIX_FIELDS),
+            *(f"level__{name}" for name in LEVEL_FIELDS),
+        )
     )
-    if not limits:
+    by_level: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_level.setdefault(row["level__id"], []).append(row)
+    if not by_level:
         raise errors.Conflict(_("No authority matrix is active."), code="no_active_matrix")
+    first = next(iter(by_level.values()))[0]
     return ActiveMatrix(
-        matrix=limits[0].matrix,
+        matrix=AuthorityMatrix(**{name: first[f"matrix__{name}"] for name in MATRIX_FIELDS}),
         limits=tuple(
             Limit(
-                level=lim.level,
-                max_group_exposure=lim.max_group_exposure,
-                worst_grade=lim.worst_grade,
-                product_ids=frozenset(p.pk for p in lim.products.all()),
-                product_codes=tuple(sorted(p.code for p in lim.products.all())),
+                level=AuthorityLevel(**{name: found[0][f"level__{name}"] for name in LEVEL_FIELDS}),
+                max_group_exposure=found[0]["max_group_exposure"],
+                worst_grade=found[0]["worst_grade"],
+                product_ids=frozenset(r["products__id"] for r in found if r["products__id"] is not None),
+                product_codes=tuple(r["products__code"] for r in found if r["products__code"] is not None),
             )
-            for lim in limits
+            for found in by_level.values()
         ),
     )
 
