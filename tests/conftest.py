@@ -1,10 +1,12 @@
 """Shared fixtures: a small bank with two branches, staff of every role, and API clients."""
 
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from rest_framework.test import APIClient
 
@@ -104,6 +106,31 @@ def _no_throttle_state(settings: Any) -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+# The data migrations that fill reference tables (module names start with a digit).
+REFERENCE_DATA = (
+    ("lendcrm.pipeline.migrations.0002_catalogue", "add_catalogue"),
+    ("lendcrm.origination.migrations.0002_reference_data", "add_reference_data"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """A transactional test (live server, threads) ends with a flush that also empties the tables the
+    data migrations filled (products, master scale, authority matrix, …); the next one gets them back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = {"transactional_db", "live_server"} & set(request.fixturenames) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from lendcrm.pipeline.models import Product
+
+    if not Product.objects.exists():
+        for module, function in REFERENCE_DATA:
+            getattr(importlib.import_module(module), function)(django_apps, None)
 
 
 def on_postgres() -> bool:

@@ -20,7 +20,7 @@ from lendcrm.origination.models import Application, CommitteeVote, Decision, Out
 from lendcrm.origination.services import decisions
 from tests.origination.authority_fixtures import CreditBank, bank_fixture, delegate  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 WAIT = 10  # seconds any thread waits for another before the test fails
 
 
