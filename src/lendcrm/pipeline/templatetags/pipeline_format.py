@@ -76,12 +76,3 @@ def share(rate: Decimal | None) -> str:
     if rate is None:
         return "—"
     return f"{number_format(rate * 100, 0, use_l10n=True)} %"
-
-
-@register.simple_tag
-def document_money(amount: Decimal | None, currency: str) -> str:
-    """Money on a term sheet: grouped by thousands with two decimals in either language, as contracts
-    write it (the Chinese number format groups nothing, which is hard to read at these sizes)."""
-    if amount is None:
-        return "—"
-    return f"{currency} {amount:,.2f}"

@@ -1,6 +1,6 @@
 """Formatting the workspace needs in every language: money, badges, people."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -15,6 +15,7 @@ from lendcrm.interactions.models import Interaction, Task
 from lendcrm.parties import identifiers
 from lendcrm.parties.models import Contact, Party, Relationship, RelationshipKind
 
+CENT = Decimal("0.01")
 AUDITED_MODELS: dict[str, Any] = {
     "party": Party,
     "contact": Contact,
@@ -36,7 +37,8 @@ def money(amount: Decimal | None, currency: str = "") -> str:
     """An amount with its currency, grouped and with two decimals in the reader's language."""
     if amount is None:
         return "—"
-    return f"{currency} {number_format(amount, 2, use_l10n=True, force_grouping=True)}".strip()
+    cents = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)  # number_format alone truncates
+    return f"{currency} {number_format(cents, 2, use_l10n=True, force_grouping=True)}".strip()
 
 
 @register.filter
