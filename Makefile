@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench install lock clean system-packages messages
+.PHONY: demo test lint typecheck bench install lock clean runtime-packages system-packages messages
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,20 +15,28 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-# Browser tests drive Debian's Chromium (never a downloaded browser) and need CJK fonts to render Chinese;
-# the catalogue test extracts strings with GNU gettext; WeasyPrint (term-sheet PDFs) lays text out with
-# Pango. Installed from Debian when missing.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0
-system-packages:
-	@if ! command -v chromium >/dev/null || ! command -v xgettext >/dev/null \
-	    || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
+# Running the app needs Pango (WeasyPrint lays out the term-sheet PDFs) and CJK fonts (Chinese PDFs); the
+# tests also drive Debian's Chromium (never a downloaded browser) and extract strings with GNU gettext.
+# Installed from Debian when missing, with sudo unless root.
+RUNTIME_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
+SYSTEM_PACKAGES := $(RUNTIME_PACKAGES) chromium gettext
+define apt_install
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1)
+endef
+runtime-packages:
+	@if [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] \
 	    || ! dpkg-query -W -f='$${Status}' libpangoft2-1.0-0 2>/dev/null | grep -q 'ok installed'; then \
-	  echo "Installing $(SYSTEM_PACKAGES) from Debian"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	  echo "Installing $(RUNTIME_PACKAGES) from Debian"; \
+	  $(call apt_install,$(RUNTIME_PACKAGES)); \
+	fi
+system-packages: runtime-packages
+	@if ! command -v chromium >/dev/null || ! command -v xgettext >/dev/null; then \
+	  echo "Installing chromium gettext from Debian"; \
+	  $(call apt_install,chromium gettext); \
 	fi
 
-demo: $(STAMP)
+demo: $(STAMP) runtime-packages
 	$(BIN)/lendcrm demo
 
 lint: $(STAMP)
