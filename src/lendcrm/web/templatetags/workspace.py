@@ -41,6 +41,9 @@ def money(amount: Decimal | None, currency: str = "") -> str:
     return f"{currency} {number_format(cents, 2, use_l10n=True, force_grouping=True)}".strip()
 
 
+register.filter("money", money)  # also a filter: `{{ amount|money:currency }}` in the term sheet and offer
+
+
 @register.filter
 def grouped(value: int | None) -> str:
     """A whole number with the reader's thousands separator."""
