@@ -1,83 +1,27 @@
-"""The origination pages: applications (list, create, the application page with its checklist and moves),
-the credit memo, decisions and committee votes, conditions, offers, the approver's queue and My day."""
+"""The application pages: the list, a new application with its party picker, the application page with its
+checklist, moves and group exposure; labels, languages and inline code on every origination page.
+The memo and offers are in test_memo_offer_pages.py, decisions and the queue in test_decision_pages.py."""
 
-from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import get_resolver
-from django.utils import timezone
 
 from lendcrm.core.models import Branch, User
-from lendcrm.core.roles import Role
-from lendcrm.origination.models import (
-    Application,
-    ChecklistItem,
-    ChecklistStatus,
-    CommitteeVote,
-    Condition,
-    CreditMemo,
-    Decision,
-    FinancialStatement,
-    Offer,
-    Status,
-)
-from lendcrm.parties.models import Coverage, Party, PartyKind, Relationship, RelationshipKind
+from lendcrm.origination.models import Application, ChecklistItem, ChecklistStatus, Offer, Status
+from lendcrm.parties.models import Party, Relationship, RelationshipKind
 from tests.contract.test_access_matrix import _routes
-from tests.origination.authority_fixtures import delegate, make_application, make_party
+from tests.origination.authority_fixtures import make_application, make_party
 from tests.origination.conftest import AppFactory, facility
 from tests.web.conftest import html
+from tests.web.origination_fixtures import apps, authorised, backdate, borrower, guarantor, page_queries
 from tests.web.test_accessibility import _check
 from tests.web.test_i18n import PACKAGE, _untranslated
 
+__all__ = ["apps", "authorised", "borrower", "guarantor"]  # fixtures shared by the origination page tests
+
 pytestmark = pytest.mark.django_db
-
-
-def _queries(client: Any, path: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path)
-    assert response.status_code == 200, path
-    return len(ctx.captured_queries)
-
-
-def _backdate(application: Application, hours: int) -> None:
-    """Put the application `hours` into its current status (turnaround targets are in hours)."""
-    since = timezone.now() - timedelta(hours=hours)
-    Application.objects.filter(pk=application.pk).update(status_entered_at=since)
-    application.status_changes.filter(to_status=application.status).update(changed_at=since)
-
-
-@pytest.fixture
-def borrower(branch_a: Branch, rm_a: User) -> Party:
-    """A corporate booked at branch A and covered by rm_a; invisible to rm_b."""
-    party = Party.objects.create(
-        kind=PartyKind.CORPORATE, legal_name="Pudong Precision Castings", branch=branch_a
-    )
-    Coverage.objects.create(party=party, user=rm_a, role="lead")
-    return party
-
-
-@pytest.fixture
-def guarantor(branch_a: Branch) -> Party:
-    return Party.objects.create(kind=PartyKind.CORPORATE, legal_name="Pudong Holdings", branch=branch_a)
-
-
-@pytest.fixture
-def authorised(make_user: Callable[..., User]) -> User:
-    """A credit approver with regional-head authority (CNY 50 million, grade 7)."""
-    approver = make_user("approver", Role.CREDIT_APPROVER)
-    delegate(approver, "regional_head")
-    return approver
-
-
-@pytest.fixture
-def apps(rm_a: User, analyst: User, authorised: User, borrower: Party) -> AppFactory:
-    """`apps.at(status)`: a new application of `borrower` owned by rm_a, analysed by `analyst`."""
-    return AppFactory(rm_a, analyst, authorised, borrower)
 
 
 # --- the list ---------------------------------------------------------------------------------------
@@ -89,7 +33,7 @@ def test_list_shows_status_and_time_against_target_in_scope(
 ) -> None:
     draft = apps.at(Status.DRAFT)
     submitted = apps.at(Status.SUBMITTED)
-    _backdate(submitted, 20)  # the target for submitted is 8 hours
+    backdate(submitted, 20)  # the target for submitted is 8 hours
     page = html(web(rm_a).get("/applications/"))
     assert draft.reference in page
     assert submitted.reference in page
@@ -117,10 +61,10 @@ def test_list_refuses_a_bad_filter(apps: AppFactory, rm_a: User, web: Any) -> No
 
 def test_list_query_count_does_not_grow(apps: AppFactory, rm_a: User, web: Any) -> None:
     apps.at(Status.DRAFT)
-    small = _queries(web(rm_a), "/applications/")
+    small = page_queries(web(rm_a), "/applications/")
     for _ in range(4):
         apps.at(Status.SUBMITTED)
-    assert _queries(web(rm_a), "/applications/") == small
+    assert page_queries(web(rm_a), "/applications/") == small
 
 
 # --- a new application ------------------------------------------------------------------------------
@@ -376,7 +320,7 @@ def test_detail_query_count_does_not_grow(
     branch_a: Any,
 ) -> None:
     small = apps.at(Status.PENDING_DECISION)
-    few = _queries(web(rm_a), f"/applications/{small.pk}/")
+    few = page_queries(web(rm_a), f"/applications/{small.pk}/")
     more_parties = [{"party": make_party(branch_a).pk, "role": "guarantor"} for _ in range(4)]
     big = apps.at(
         Status.PENDING_DECISION,
@@ -385,7 +329,7 @@ def test_detail_query_count_does_not_grow(
     )
     for _ in range(3):  # more applications in the group: more exposure rows
         apps.at(Status.APPROVED)
-    assert _queries(web(rm_a), f"/applications/{big.pk}/") == few
+    assert page_queries(web(rm_a), f"/applications/{big.pk}/") == few
 
 
 def test_group_exposure_names_only_the_members_in_scope(
@@ -435,360 +379,6 @@ def test_after_acceptance_and_conditions_the_application_becomes_ready_to_disbur
     application.refresh_from_db()
     assert application.status == Status.READY_TO_DISBURSE
     assert 'id="moves"' not in html(web(rm_a).get(f"/applications/{application.pk}/"))
-
-
-# --- the credit memo --------------------------------------------------------------------------------
-def _statement(period_end: str, **lines: str) -> dict[str, str]:
-    data = {"period_end": period_end, "period_months": "12", "kind": "audited", "currency": "CNY"}
-    data.update({f"line_{code}": amount for code, amount in lines.items()})
-    return data
-
-
-def test_an_analyst_spreads_statements_grades_and_completes_the_memo(
-    apps: AppFactory,
-    analyst: User,
-    web: Any,
-) -> None:
-    application = apps.at(Status.CREDIT_ANALYSIS)
-    client = web(analyst)
-    url = f"/applications/{application.pk}/memo/"
-    page = html(client.get(url))
-    assert 'id="statement-form"' in page
-    assert 'id="memo-form"' in page
-    assert "Balance sheet" in page
-    assert "Income statement" in page
-    assert "Cash flow" in page
-    assert "PD 0.42 %" in page  # grades are offered with their PD
-    for year, revenue in (("2023-12-31", "80000000"), ("2024-12-31", "100000000")):
-        saved = client.post(
-            f"{url}statements/",
-            _statement(
-                year,
-                revenue=revenue,
-                ebitda="20000000",
-                interest_expense="4000000",
-                depreciation="5000000",
-                short_term_debt="30000000",
-                long_term_debt="50000000",
-                equity="40000000",
-                current_assets="60000000",
-                current_liabilities="40000000",
-            ),
-        )
-        assert saved.status_code == 302
-    page = html(client.get(url))
-    spread = page.split('id="statement-table"')[1].split("</thead>")[0]
-    assert spread.index("2023") < spread.index("2024")  # periods side by side, oldest first
-    assert "100,000,000.00" in page
-    assert 'data-ratio="leverage"' in page
-    assert "4.00\u00d7" in page  # 80m debt / 20m EBITDA
-    assert "25.0 %" in page  # revenue growth 2024 on 2023
-    grade = {"risk_grade": "4", "recommendation": "Approve.", "business": "Castings.", "version": "0"}
-    assert client.post(url, grade).status_code == 302
-    memo = CreditMemo.objects.get(application=application)
-    assert memo.risk_grade is not None
-    assert memo.risk_grade.grade == 4
-    page = html(client.get(url))
-    assert 'id="el-total"' in page
-    assert "CNY 8,400.00" in page
-    completed = client.post(f"{url}complete/", {"version": memo.version})
-    assert completed.status_code == 302
-    memo.refresh_from_db()
-    assert memo.completed_at is not None
-    assert 'id="revisions"' in html(client.get(url))
-
-
-def test_a_stale_memo_edit_is_409_and_keeps_what_was_typed(
-    apps: AppFactory,
-    analyst: User,
-    web: Any,
-) -> None:
-    application = apps.at(Status.CREDIT_ANALYSIS)
-    url = f"/applications/{application.pk}/memo/"
-    client = web(analyst)
-    assert client.post(url, {"business": "First", "version": "0"}).status_code == 302
-    assert client.post(url, {"business": "Second", "version": "1"}).status_code == 302
-    stale = client.post(url, {"business": "Mine from an old tab", "version": "1"})
-    assert stale.status_code == 409
-    body = html(stale)
-    assert "Someone else saved a change" in body
-    assert "Mine from an old tab" in body
-    assert CreditMemo.objects.get(application=application).business == "Second"
-
-
-def test_memo_refusals_keep_their_status_and_change_nothing(
-    apps: AppFactory,
-    rm_a: User,
-    analyst: User,
-    web: Any,
-) -> None:
-    application = apps.at(Status.CREDIT_ANALYSIS)
-    url = f"/applications/{application.pk}/memo/"
-    read_only = html(web(rm_a).get(url))
-    assert 'id="memo-form"' not in read_only
-    assert 'id="statement-form"' not in read_only
-    assert web(rm_a).post(url, {"business": "Mine", "version": "0"}).status_code == 403
-    bad_line = web(analyst).post(f"{url}statements/", _statement("2024-12-31", revenue="lots"))
-    assert bad_line.status_code == 400
-    assert "Enter a number." in html(bad_line)
-    empty = web(analyst).post(f"{url}statements/", _statement("2024-12-31"))
-    assert empty.status_code == 400
-    assert "Enter at least one line." in html(empty)
-    incomplete = web(analyst).post(f"{url}complete/", {})
-    assert incomplete.status_code == 409
-    assert not FinancialStatement.objects.exists()
-    assert not CreditMemo.objects.exists()
-
-
-def test_memo_query_count_does_not_grow(apps: AppFactory, analyst: User, web: Any) -> None:
-    application = apps.at(Status.CREDIT_ANALYSIS)
-    url = f"/applications/{application.pk}/memo/"
-    client = web(analyst)
-    client.post(f"{url}statements/", _statement("2023-12-31", revenue="1000"))
-    client.post(url, {"business": "One", "version": "0"})
-    few = _queries(client, url)
-    for year in (2020, 2021, 2022, 2024):
-        client.post(f"{url}statements/", _statement(f"{year}-12-31", revenue="1000", ebitda="100"))
-    for version in range(1, 4):
-        client.post(url, {"business": f"Version {version}", "version": str(version)})
-    assert FinancialStatement.objects.count() == 5
-    assert _queries(client, url) == few
-
-
-# --- decisions ----------------------------------------------------------------------------------------
-def test_an_approver_within_authority_approves_and_the_record_shows_its_basis(
-    apps: AppFactory,
-    authorised: User,
-    web: Any,
-) -> None:
-    application = apps.at(Status.PENDING_DECISION)
-    client = web(authorised)
-    page = html(client.get(f"/applications/{application.pk}/"))
-    assert 'id="decision-form"' in page
-    assert "Branch credit officer" in page
-    decided = client.post(
-        f"/applications/{application.pk}/decide/",
-        {"outcome": "approved", "comment": "Sound.", "version": application.version},
-    )
-    assert decided.status_code == 302
-    decision = Decision.objects.get(application=application)
-    assert decision.decided_by == authorised
-    assert decision.level.slug == "regional_head"
-    page = html(client.get(f"/applications/{application.pk}/"))
-    assert f'id="decision-{decision.pk}"' in page
-    assert "Regional head" in page
-    assert "CNY 5,000,000.00" in page
-    assert "Sound." in page
-    assert f"<dd>{decision.memo_version}</dd>" in page
-    assert f"<dd>{decision.risk_grade}</dd>" in page
-
-
-def test_the_maker_and_an_approver_beyond_authority_are_refused_403(
-    apps: AppFactory,
-    analyst: User,
-    make_user: Callable[..., User],
-    web: Any,
-) -> None:
-    application = apps.at(Status.PENDING_DECISION)
-    delegate(analyst, "head_office_credit")  # even with authority, the analyst wrote the memo
-    data = {"outcome": "approved", "version": application.version}
-    maker = web(analyst).post(f"/applications/{application.pk}/decide/", data)
-    assert maker.status_code == 403
-    assert "four-eyes" in html(maker)
-    small = make_user("small_approver", Role.CREDIT_APPROVER)
-    delegate(small, "rm")
-    beyond = web(small).post(f"/applications/{application.pk}/decide/", data)
-    assert beyond.status_code == 403
-    assert "your delegation does not cover it" in html(beyond)
-    assert not Decision.objects.exists()
-    application.refresh_from_db()
-    assert application.status == Status.PENDING_DECISION
-
-
-def test_decision_form_errors_and_a_decision_out_of_turn(
-    apps: AppFactory,
-    authorised: User,
-    web: Any,
-) -> None:
-    pending = apps.at(Status.PENDING_DECISION)
-    url = f"/applications/{pending.pk}/decide/"
-    no_reason = web(authorised).post(url, {"outcome": "declined", "comment": "", "version": pending.version})
-    assert no_reason.status_code == 400
-    assert "Say why the application is declined or referred up." in html(no_reason)
-    no_conditions = web(authorised).post(
-        url, {"outcome": "approved_with_conditions", "version": pending.version}
-    )
-    assert no_conditions.status_code == 400
-    draft = apps.at(Status.DRAFT)
-    early = web(authorised).post(
-        f"/applications/{draft.pk}/decide/", {"outcome": "approved", "version": draft.version}
-    )
-    assert early.status_code == 409
-    assert "not awaiting a credit decision" in html(early)
-    stale = web(authorised).post(url, {"outcome": "approved", "version": pending.version - 1})
-    assert stale.status_code == 409
-    assert "Someone changed this application" in html(stale)
-    assert not Decision.objects.exists()
-    referred = web(authorised).post(
-        url, {"outcome": "referred_up", "comment": "Needs head office.", "version": pending.version}
-    )
-    assert referred.status_code == 302
-    pending.refresh_from_db()
-    assert pending.status == Status.REFERRED_UP
-    assert pending.required_level is not None
-    assert pending.required_level.slug == "head_office_credit"
-
-
-def test_conditions_of_approval_are_tracked_until_met_or_waived(
-    apps: AppFactory,
-    rm_a: User,
-    authorised: User,
-    web: Any,
-) -> None:
-    application = apps.at(Status.PENDING_DECISION)
-    web(authorised).post(
-        f"/applications/{application.pk}/decide/",
-        {
-            "outcome": "approved_with_conditions",
-            "conditions": "Pledge of the new line\nBoard resolution",
-            "version": application.version,
-        },
-    )
-    first, second = Condition.objects.filter(application=application).order_by("id")
-    page = html(web(rm_a).get(f"/applications/{application.pk}/"))
-    assert 'id="conditions"' in page
-    assert "Pledge of the new line" in page
-    url = f"/applications/{application.pk}/conditions/"
-    no_note = web(rm_a).post(url, {"condition": first.pk, "action": "met", "note": ""})
-    assert no_note.status_code == 400
-    met = web(rm_a).post(url, {"condition": first.pk, "action": "met", "note": "Pledge registered"})
-    assert met.status_code == 302
-    waive_by_rm = web(rm_a).post(url, {"condition": second.pk, "action": "waive", "note": "Not needed"})
-    assert waive_by_rm.status_code == 403
-    assert "Only a credit approver may waive a condition." in html(waive_by_rm)
-    waived = web(authorised).post(url, {"condition": second.pk, "action": "waive", "note": "Not needed"})
-    assert waived.status_code == 302
-    assert [c.status for c in Condition.objects.order_by("id")] == ["met", "waived"]
-
-
-def test_the_committee_votes_to_a_quorum(
-    apps: AppFactory,
-    make_user: Callable[..., User],
-    web: Any,
-) -> None:
-    application = apps.at(Status.PENDING_DECISION, facilities=[facility(amount=Decimal("400000000"))])
-    assert application.required_level is not None
-    assert application.required_level.is_committee
-    members = []
-    for index in range(3):
-        member = make_user(f"member{index}", Role.COMMITTEE_MEMBER)
-        delegate(member, "credit_committee")
-        members.append(member)
-    url = f"/applications/{application.pk}/vote/"
-    page = html(web(members[0]).get(f"/applications/{application.pk}/"))
-    assert 'id="vote-form"' in page
-    assert "0 votes of a quorum of 3" in page
-    no_dissent = web(members[0]).post(url, {"vote": "decline", "comment": ""})
-    assert no_dissent.status_code == 400
-    assert web(members[0]).post(url, {"vote": "approve", "comment": "Strong sponsor"}).status_code == 302
-    again = web(members[0]).post(url, {"vote": "approve"})
-    assert again.status_code == 409
-    assert "already voted" in html(again)
-    assert web(members[1]).post(url, {"vote": "decline", "comment": "Too concentrated"}).status_code == 302
-    page = html(web(members[2]).get(f"/applications/{application.pk}/"))
-    assert "2 votes of a quorum of 3" in page
-    assert "Too concentrated" in page
-    assert web(members[2]).post(url, {"vote": "approve"}).status_code == 302
-    assert CommitteeVote.objects.count() == 3
-    application.refresh_from_db()
-    assert application.status == Status.APPROVED
-    assert Decision.objects.get(application=application).level.slug == "credit_committee"
-
-
-# --- offers -----------------------------------------------------------------------------------------
-def test_the_rm_issues_the_offer_and_records_its_acceptance(
-    apps: AppFactory,
-    rm_a: User,
-    web: Any,
-) -> None:
-    application = apps.at(Status.APPROVED)
-    client = web(rm_a)
-    assert 'id="offer-form"' in html(client.get(f"/applications/{application.pk}/"))
-    past = client.post(f"/applications/{application.pk}/offers/new/", {"expires_on": "2000-01-01"})
-    assert past.status_code == 400
-    assert "Give a date after today" in html(past)
-    expires = (timezone.localdate() + timedelta(days=20)).isoformat()
-    issued = client.post(f"/applications/{application.pk}/offers/new/", {"expires_on": expires})
-    offer = Offer.objects.get(application=application)
-    assert issued.status_code == 302
-    assert issued["Location"] == f"/offers/{offer.pk}/"
-    letter = html(client.get(f"/offers/{offer.pk}/"))
-    assert 'id="offer-letter"' in letter
-    assert offer.reference in letter
-    assert "Working capital" in letter
-    assert "CNY 5,000,000.00" in letter
-    assert "4.35 %" in letter
-    accepted = client.post(f"/offers/{offer.pk}/accept/", {"version": offer.version})
-    assert accepted.status_code == 302
-    application.refresh_from_db()
-    assert application.status == Status.OFFER_ACCEPTED
-    again = client.post(f"/offers/{offer.pk}/accept/", {"version": offer.version + 1}, follow=True)
-    assert "This offer is" in html(again)
-    page = html(client.get(f"/applications/{application.pk}/"))
-    assert 'data-move="conditions_met"' in page
-
-
-def test_an_approver_cannot_issue_an_offer(apps: AppFactory, authorised: User, web: Any) -> None:
-    application = apps.at(Status.APPROVED)
-    expires = (timezone.localdate() + timedelta(days=20)).isoformat()
-    refused = web(authorised).post(f"/applications/{application.pk}/offers/new/", {"expires_on": expires})
-    assert refused.status_code == 403
-    assert not Offer.objects.exists()
-
-
-# --- the approver's queue and My day -----------------------------------------------------------------
-def test_the_queue_lists_what_awaits_me_oldest_first_with_overdue_flagged(
-    apps: AppFactory,
-    authorised: User,
-    rm_a: User,
-    web: Any,
-) -> None:
-    newer = apps.at(Status.PENDING_DECISION)
-    older = apps.at(Status.PENDING_DECISION)
-    _backdate(older, 100)  # the target for pending decision is 48 hours
-    body = html(web(authorised).get("/decisions/"))
-    assert body.index(older.reference) < body.index(newer.reference)
-    assert 'class="overdue"' in body
-    assert "Decisions" in html(web(authorised).get("/")).split('class="mainnav"')[1].split("</nav>")[0]
-    assert older.reference not in html(web(rm_a).get("/decisions/"))
-    assert "/decisions/" not in html(web(rm_a).get("/")).split('class="mainnav"')[1].split("</nav>")[0]
-
-
-def test_queue_query_count_does_not_grow(apps: AppFactory, authorised: User, web: Any) -> None:
-    apps.at(Status.PENDING_DECISION)
-    small = _queries(web(authorised), "/decisions/")
-    for _ in range(3):
-        apps.at(Status.PENDING_DECISION)
-    assert _queries(web(authorised), "/decisions/") == small
-
-
-def test_my_day_shows_overdue_applications_and_what_awaits_a_decision(
-    apps: AppFactory,
-    rm_a: User,
-    authorised: User,
-    web: Any,
-) -> None:
-    late = apps.at(Status.SUBMITTED)
-    _backdate(late, 30)
-    pending = apps.at(Status.PENDING_DECISION)
-    rm_day = html(web(rm_a).get("/"))
-    assert 'id="late-applications"' in rm_day
-    assert late.reference in rm_day
-    assert pending.reference not in rm_day.split('id="late-applications"')[1].split("</section>")[0]
-    approver_day = html(web(authorised).get("/"))
-    assert 'id="awaiting-decision"' in approver_day
-    assert pending.reference in approver_day
-    assert 'id="count-awaiting"' in approver_day
 
 
 # --- labels, languages and the CSP ----------------------------------------------------------------------
