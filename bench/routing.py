@@ -207,30 +207,29 @@ def measure(args: Any) -> dict[str, Any]:
 
 
 class RawReads:
-    """The authority check's reads in hand-written SQL (one statement each), on a plain DB-API cursor."""
+    """The authority check's reads in hand-written SQL (one statement each, the group walk being the
+    application's own recursive query), on a plain DB-API cursor."""
 
     def __init__(
         self, backend: str, url: str, application_id: int, borrower_id: int, user_id: int, memo_id: int
     ) -> None:
         from lendcrm.origination.authority import EXPOSURE_STATUSES
+        from lendcrm.parties import graph
+        from lendcrm.parties.models import CONNECTING_KINDS
         from phases import raw_connect
 
         self.conn = raw_connect(backend, url)
         self.cursor = self.conn.cursor()
         m = "?" if backend == "sqlite" else "%s"
         counted = ", ".join(f"'{status}'" for status in EXPOSURE_STATUSES)
-        closure = (
-            f"WITH RECURSIVE reach(id) AS (SELECT CAST({m} AS BIGINT) UNION SELECT CASE WHEN "
-            "r.from_party_id = reach.id THEN r.to_party_id ELSE r.from_party_id END "
-            "FROM parties_relationship r JOIN reach ON (r.from_party_id = reach.id OR "
-            "r.to_party_id = reach.id) AND r.kind IN ('guarantor_of', 'member_of_group', 'parent_of', "
-            "'sponsor_of')) "
-        )
+        # The same recursive walk the application runs (parties.graph), as a subquery.
+        walk = graph.connecting(borrower_id, CONNECTING_KINDS)
+        closure = walk.sql.replace("%s", m)
         active = "JOIN origination_authoritymatrix x ON x.id = l.matrix_id AND x.status = 'active'"
         facilities = (
             "origination_applicationfacility f JOIN origination_application a ON a.id = f.application_id"
         )
-        self.sql: list[tuple[str, tuple[int, ...]]] = [
+        self.sql: list[tuple[str, tuple[Any, ...]]] = [
             (
                 f"SELECT l.*, v.*, x.*, p.product_id FROM origination_authoritylimit l {active} "
                 "JOIN origination_authoritylevel v ON v.id = l.level_id LEFT JOIN "
@@ -243,19 +242,11 @@ class RawReads:
                 (application_id,),
             ),
             (
-                f"SELECT DISTINCT product_id FROM origination_applicationfacility WHERE application_id = {m}",
-                (application_id,),
-            ),
-            (
-                f"{closure}SELECT a.borrower_id, f.currency, SUM(CASE WHEN a.id <> {m} THEN f.amount END), "
-                f"SUM(CASE WHEN a.id = {m} THEN f.amount END) FROM {facilities} WHERE a.borrower_id IN "
-                f"(SELECT id FROM reach) AND (a.id = {m} OR a.status IN ({counted})) "
-                "GROUP BY a.borrower_id, f.currency",
-                (borrower_id, application_id, application_id, application_id),
-            ),
-            (
-                f"{closure}SELECT COUNT(*) FROM parties_party WHERE id IN (SELECT id FROM reach)",
-                (borrower_id,),
+                "SELECT f.currency, f.product_id, "
+                f"SUM(CASE WHEN a.id <> {m} THEN f.amount END), SUM(CASE WHEN a.id = {m} THEN f.amount END) "
+                f"FROM {facilities} WHERE a.borrower_id IN ({closure}) AND (a.id = {m} OR a.status IN "
+                f"({counted})) GROUP BY f.currency, f.product_id",
+                (application_id, application_id, *walk.params, application_id),
             ),
             (f"SELECT DISTINCT saved_by_id FROM origination_memorevision WHERE memo_id = {m}", (memo_id,)),
             (
@@ -273,14 +264,18 @@ class RawReads:
         return out
 
     def total(self) -> Any:
-        """The group total from the raw sums (the same conversion), to prove the floor reads the same rows."""
+        """The group total from the raw sums (per currency, then converted, as the application does), to
+        prove the floor reads the same rows."""
+        from decimal import Decimal
+
         from lendcrm.origination.risk import to_base
 
-        rows = self.check()[3]
-        return sum(
-            to_base(existing or 0, cur) + to_base(requested or 0, cur)
-            for _b, cur, existing, requested in rows
-        )
+        sums: dict[str, list[Decimal]] = {}
+        for currency, _product, existing, requested in self.check()[2]:
+            pair = sums.setdefault(currency, [Decimal(0), Decimal(0)])
+            pair[0] += Decimal(existing or 0)
+            pair[1] += Decimal(requested or 0)
+        return sum(to_base(e, currency) + to_base(r, currency) for currency, (e, r) in sums.items())
 
 
 # --- standalone run ---------------------------------------------------------------------------------

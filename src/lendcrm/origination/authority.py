@@ -99,21 +99,24 @@ class Exposure:
     requested: Decimal
     member_count: int | None = None  # parties in the group, borrower included (read with a viewer)
     members: tuple[ExposureMember, ...] = field(default=(), compare=False)
+    requested_products: frozenset[int] = field(default=frozenset(), compare=False)
 
     @property
     def total(self) -> Decimal:
         return self.existing + self.requested
 
 
-def _existing_sources(application: Application, members: Any) -> QuerySet[Any]:
-    """Facilities of the group, by borrower and currency: requested by this application, and existing —
-    approved, not yet booked, on the group's other applications. Issue 5: add booked facilities here."""
+def _existing_sources(application: Application, members: Any, *, by_member: bool) -> QuerySet[Any]:
+    """Facilities of the group, by currency and product (and borrower when `by_member`): requested by this
+    application, and existing — approved, not yet booked, on the group's other applications. Issue 5: add
+    booked facilities here."""
     this = Q(application_id=application.pk)
     existing = Q(application__status__in=EXPOSURE_STATUSES) & ~this
+    keys = ("currency", "product_id", *(("application__borrower_id",) if by_member else ()))
     return (
         ApplicationFacility.objects.filter(application__borrower_id__in=members)
         .filter(this | existing)
-        .values("application__borrower_id", "currency")
+        .values(*keys)
         .annotate(existing=Sum("amount", filter=existing), requested=Sum("amount", filter=this))
         .order_by()
     )
@@ -132,15 +135,25 @@ def _in_base(amount: Decimal | None, currency: str) -> Decimal:
 
 
 def group_exposure(application: Application, *, viewer: User | None = None) -> Exposure:
-    """The exposure of the borrower's connected group: one query whatever the size of the group. With a
-    `viewer`, also the group's size and the members that have exposure, those outside the viewer's scope
-    without id or name (two more queries)."""
+    """The exposure of the borrower's connected group: one query whatever the size of the group; amounts
+    are summed per currency, then converted. With a `viewer`, also the group's size and the members that
+    have exposure (each converted on its own), those outside the viewer's scope without id or name (two
+    more queries)."""
     members = graph.connecting(application.borrower_id, CONNECTING_KINDS)
+    by_currency: dict[str, list[Decimal]] = {}
     by_party: dict[int, list[Decimal]] = {}
-    for row in _existing_sources(application, members):
-        sums = by_party.setdefault(row["application__borrower_id"], [ZERO, ZERO])
-        sums[0] += _in_base(row["existing"], row["currency"])
-        sums[1] += _in_base(row["requested"], row["currency"])
+    products: set[int] = set()
+    for row in _existing_sources(application, members, by_member=viewer is not None):
+        currency, existing, requested = row["currency"], row["existing"] or ZERO, row["requested"] or ZERO
+        sums = by_currency.setdefault(currency, [ZERO, ZERO])
+        sums[0] += existing
+        sums[1] += requested
+        if row["requested"] is not None:
+            products.add(row["product_id"])
+        if viewer is not None:
+            member = by_party.setdefault(row["application__borrower_id"], [ZERO, ZERO])
+            member[0] += _in_base(existing, currency)
+            member[1] += _in_base(requested, currency)
     count: int | None = None
     rows: tuple[ExposureMember, ...] = ()
     if viewer is not None:
@@ -148,10 +161,11 @@ def group_exposure(application: Application, *, viewer: User | None = None) -> E
         rows = _member_rows(viewer, application.borrower_id, by_party)
     return Exposure(
         currency=settings.LENDCRM_BASE_CURRENCY,
-        existing=sum((s[0] for s in by_party.values()), ZERO),
-        requested=sum((s[1] for s in by_party.values()), ZERO),
+        existing=sum((_in_base(s[0], c) for c, s in by_currency.items()), ZERO),
+        requested=sum((_in_base(s[1], c) for c, s in by_currency.items()), ZERO),
         member_count=count,
         members=rows,
+        requested_products=frozenset(products),
     )
 
 
@@ -281,7 +295,8 @@ class Assessment:
 
 
 def assess(application: Application) -> Assessment:
-    """Exposure, grade and the level required, read now; six queries whatever the group's size."""
+    """Exposure, grade, products and the level required, read now; three queries whatever the group's
+    size."""
     memo = CreditMemo.objects.select_related("risk_grade").filter(application_id=application.pk).first()
     if memo is None or memo.risk_grade is None:
         raise errors.Conflict(
@@ -290,9 +305,7 @@ def assess(application: Application) -> Assessment:
         )
     matrix = active_matrix()
     exposure = group_exposure(application)
-    product_ids = frozenset(
-        ApplicationFacility.objects.filter(application_id=application.pk).values_list("product_id", flat=True)
-    )
+    product_ids = exposure.requested_products
     grade = memo.risk_grade.grade
     routed = lowest_capable(matrix.limits, total=exposure.total, grade=grade, product_ids=product_ids).level
     required = routed
