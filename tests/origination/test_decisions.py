@@ -1,15 +1,17 @@
 """Decisions through the service: four-eyes, authority at approval time, referral, committee votes with
 quorum, majority and dissent, and conditions until met or waived. A refusal changes nothing."""
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from lendcrm.core import errors
 from lendcrm.core.models import AuditEvent, User
 from lendcrm.core.roles import Role
-from lendcrm.origination import authority
+from lendcrm.origination import authority, services
 from lendcrm.origination.models import (
     Application,
     CommitteeVote,
@@ -411,3 +413,25 @@ def test_queue_drops_what_was_decided(bank: CreditBank) -> None:
     assert [a.pk for a in authority.decision_queue(officer)] == [application.pk]
     decisions.decide(actor=officer, application_id=application.pk, outcome=Outcome.APPROVED)
     assert list(authority.decision_queue(officer)) == []
+
+
+# --- through the application services -------------------------------------------------------------
+def test_the_whole_path_through_the_services(apps: Any, approver: User, rm_a: User) -> None:
+    """Submitted, analysed and sent for decision by the application services (which route it), decided
+    here, then offered: the decision service and the rest of the workflow fit together."""
+    application = apps.at(Status.PENDING_DECISION)  # CNY 5,000,000 working capital, grade 4
+    assert application.required_level.slug == "branch_credit_officer"
+    with pytest.raises(errors.PermissionDenied):
+        decisions.decide(actor=approver, application_id=application.pk, outcome=Outcome.APPROVED)
+    delegate(approver, "branch_credit_officer")
+    decision = decisions.decide(actor=approver, application_id=application.pk, outcome=Outcome.APPROVED)
+    assert (decision.level.slug, decision.memo_version, decision.risk_grade) == (
+        "branch_credit_officer",
+        application.memo.version,
+        4,
+    )
+    offer = services.issue_offer(
+        actor=rm_a, application_id=application.pk, expires_on=timezone.localdate() + timedelta(days=30)
+    )
+    application.refresh_from_db()
+    assert (application.status, offer.application_id) == (Status.OFFER_ISSUED, application.pk)
