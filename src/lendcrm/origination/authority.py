@@ -1,15 +1,18 @@
 """Delegated authority: a borrower's group exposure, routing to the lowest level able to decide, and the
 check that an approver may decide now.
 
-Reads only. Every figure is computed from the database at the moment of asking, so an approval is judged
-on the state at approval time, not on what routing saw. The work is a fixed number of queries whatever the
-size of the group: the group is the recursive closure from `parties.graph`, used as a subquery, and the
-sums are aggregated in SQL over it.
+Reads, plus the one write of routing (`route_application` stores the required level). Every figure is
+computed from the database at the moment of asking, so an approval is judged on the state at approval
+time, not on what routing saw. The work is a fixed number of queries whatever the size of the group: the
+group is the recursive closure from `parties.graph`, used as a subquery, and the sums are aggregated in SQL
+over it (the check: five queries).
 
 Rules, in one place:
 * Exposure of the group = requested facilities of this application + facilities of the group's other
-  applications that are approved but not yet booked (`EXPOSURE_STATUSES`), by borrower, converted to the
-  base currency (`risk.to_base`). Issue 5 adds booked facilities in `_existing_sources`.
+  applications that are approved but not yet booked (`EXPOSURE_STATUSES`), borrowed by any member of the
+  group (the borrower's parties connected by control, group, sponsor or guarantee links), summed per
+  currency and converted to the base currency (`risk.to_base`). Issue 5 adds booked facilities in
+  `_existing_sources`.
 * A level's limit covers an application when the group total ≤ its maximum (none: unlimited), the memo's
   grade ≤ its worst grade (higher grades are worse) and every requested product is among its products
   (none listed: all products).
