@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lendcrm.core import errors
 from lendcrm.core.access import may_write_customers
 from lendcrm.origination import authority, selectors, services
-from lendcrm.origination.forms import ConditionForm, DecisionForm, OfferForm, VoteForm
+from lendcrm.origination.forms import ConditionForm, DecisionForm, OfferForm, VoteForm, WithdrawOfferForm
 from lendcrm.origination.models import (
     ApplicationFacility,
     ConditionKind,
@@ -29,6 +29,7 @@ from lendcrm.origination.views import (
     act,
     posted_version,
     product_names,
+    refusal_status,
     refusal_text,
     render_detail,
     timed_rows,
@@ -168,24 +169,35 @@ def offer_terms_view(offer: Offer) -> dict[str, Any]:
     return {"facilities": facilities, "conditions": conditions}
 
 
-@require_GET
-@workspace_view
-def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The offer letter: the approved terms and conditions, printable, in the reader's language."""
+def render_offer(
+    request: HttpRequest, pk: object, *, status: int = 200, refusal: str = "", withdraw_form: Any = None
+) -> HttpResponse:
+    """The offer letter, with the withdrawal form bound when it comes back with errors."""
     user = acting_user(request)
     offer = selectors.get_offer(viewer=user, offer_id=pk)
     application = offer.application
+    live = offer.status == OfferStatus.ISSUED and (
+        user.pk == application.owner_id or may_write_customers(user)
+    )
     context = {
         "section": "applications",
         "offer": offer,
         "application": application,
         "borrower": party_selectors.get_party(viewer=user, party_id=application.borrower_id),
         "terms": offer_terms_view(offer),
-        "may_accept": offer.status == OfferStatus.ISSUED
-        and (user.pk == application.owner_id or may_write_customers(user)),
-        "refusal": "",
+        "may_accept": live,
+        "may_withdraw": live,
+        "withdraw_form": withdraw_form or WithdrawOfferForm(initial={"version": offer.version}),
+        "refusal": refusal,
     }
-    return render(request, "origination/offer_detail.html", context)
+    return render(request, "origination/offer_detail.html", context, status=status)
+
+
+@require_GET
+@workspace_view
+def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The offer letter: the approved terms and conditions, printable, in the reader's language."""
+    return render_offer(request, pk)
 
 
 @require_POST
@@ -200,6 +212,28 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, refusal_text(exc))
         return redirect("ui:offer-detail", pk=offer.pk)
     messages.success(request, _("The offer was accepted."))
+    return redirect("ui:application-detail", pk=offer.application_id)
+
+
+@require_POST
+@workspace_view
+def offer_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The bank withdraws a live offer (the RM's side, with the reason); the application ends withdrawn."""
+    user = acting_user(request)
+    offer = selectors.get_offer(viewer=user, offer_id=pk)
+    form = WithdrawOfferForm(request.POST)
+    if not form.is_valid():
+        return render_offer(request, offer.pk, status=400, withdraw_form=form)
+    try:
+        services.withdraw_offer(
+            actor=user,
+            offer_id=offer.pk,
+            note=form.cleaned_data["note"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except errors.DomainError as exc:
+        return render_offer(request, offer.pk, status=refusal_status(exc), refusal=refusal_text(exc))
+    messages.success(request, _("The offer was withdrawn, and the application with it."))
     return redirect("ui:application-detail", pk=offer.application_id)
 
 

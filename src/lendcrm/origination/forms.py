@@ -48,6 +48,14 @@ class ApplicationForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
+class EditApplicationForm(forms.Form):
+    """A draft's purpose and the version the page was read at; the borrower stays (another borrower is
+    another application)."""
+
+    purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    version = VersionField()
+
+
 class ApplicationFacilityForm(FacilityForm):
     """A requested facility: the proposal's terms plus the loss given default, typed in percent (blank
     takes the borrower's default, 40 % for a senior unsecured corporate)."""
@@ -74,13 +82,13 @@ FacilityFormSet = forms.formset_factory(
 )
 
 
-def facility_formset(data: Any = None, *, prefix: str) -> Any:
-    """The facilities of a new application (the lending products read once for all of them), starting
-    from one facility with the usual defaults."""
+def facility_formset(data: Any = None, *, prefix: str, initial: list[dict[str, Any]] | None = None) -> Any:
+    """The facilities of an application (the lending products read once for all of them), starting from
+    `initial` (a draft's facilities) or one facility with the usual defaults."""
     kwargs = {"products": facility_products()}
     if data is not None:
         return FacilityFormSet(data, prefix=prefix, form_kwargs=kwargs)
-    return FacilityFormSet(prefix=prefix, initial=[NEW_FACILITY], form_kwargs=kwargs)
+    return FacilityFormSet(prefix=prefix, initial=initial or [NEW_FACILITY], form_kwargs=kwargs)
 
 
 def other_parties(data: Any) -> tuple[list[tuple[int, str]], list[str]]:
@@ -221,6 +229,13 @@ class ConditionForm(forms.Form):
 
 class OfferForm(forms.Form):
     expires_on = forms.DateField(label=_("Offer valid until"), widget=DateInput())
+
+
+class WithdrawOfferForm(forms.Form):
+    """Withdrawing an offer ends the application too, so the page asks why (the history keeps it)."""
+
+    note = forms.CharField(label=_("Why the offer is withdrawn"), max_length=500)
+    version = VersionField()
 
 
 def refuse(form: forms.Form, exc: DomainError, aliases: Mapping[str, str] | None = None) -> None:

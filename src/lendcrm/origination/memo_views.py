@@ -1,13 +1,16 @@
 """The credit memo page: the borrower's statements on the standard chart with their ratios, the rating on
-the master scale with expected loss per facility, the narrative, revisions, and completing the memo."""
+the master scale with expected loss per facility, the narrative, revisions, and completing the memo; and
+the revisions page, which reads back what the memo said at any version (a decision's basis)."""
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lendcrm.core import errors
 from lendcrm.core.models import User
@@ -17,6 +20,7 @@ from lendcrm.origination.forms import MEMO_SECTIONS, MemoForm, StatementForm, re
 from lendcrm.origination.models import Application, FinancialStatement, MemoRevision, RiskGrade
 from lendcrm.origination.services.memo import MEMO_STATUSES
 from lendcrm.origination.views import refusal_status, refusal_text
+from lendcrm.pipeline.models import Product
 from lendcrm.web.pages import Edit, acting_user, save_edit, workspace_view
 
 SECTIONS = [
@@ -206,3 +210,89 @@ def _with_fields(exc: errors.DomainError) -> str:
     if isinstance(exc, errors.PreconditionFailed):
         return refusal_text(exc)
     return " ".join([exc.detail, *[m for problems in exc.field_errors.values() for m in problems]])
+
+
+# --- revisions: what the memo said at each version ------------------------------------------------
+def _decimal(value: object) -> Decimal | None:
+    """A number kept as text in a revision (None stays None; anything else unreadable shows as none)."""
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _revision_view(content: dict[str, Any]) -> dict[str, Any]:
+    """A revision's content typed again for display: the sections with their labels, the grade, the
+    ratios per period (oldest on the left, as on the memo page) and expected loss per facility; one query
+    for the products it names."""
+    labels = {name: field.label for name, field in MemoForm.base_fields.items()}
+    periods = [
+        {
+            "period_end": parse_date(str(p.get("period_end", ""))),
+            "kind": p.get("kind", ""),
+            "currency": p.get("currency", ""),
+            "ratios": {code: _decimal(value) for code, value in (p.get("ratios") or {}).items()},
+        }
+        for p in reversed(content.get("ratios") or [])
+    ]
+    losses = content.get("expected_loss") or {}
+    rows = losses.get("facilities") or []
+    products = {x.code: x for x in Product.objects.filter(code__in=[r.get("product") for r in rows])}
+    facilities = [
+        {
+            "product": products.get(r.get("product")),
+            "currency": r.get("currency", ""),
+            **{name: _decimal(r.get(name)) for name in ("ead", "lgd", "pd", "expected_loss")},
+        }
+        for r in rows
+    ]
+    completed = content.get("completed_at")
+    return {
+        "sections": [(labels[name], content.get(name) or "") for name in ("grade_rationale", *MEMO_SECTIONS)],
+        "risk_grade": content.get("risk_grade"),
+        "pd": _decimal(content.get("pd")),
+        "completed_at": parse_datetime(completed) if isinstance(completed, str) else None,
+        "periods": periods,
+        "facilities": facilities,
+        "total_base": _decimal(losses.get("total_base")),
+        "base_currency": losses.get("base_currency", ""),
+    }
+
+
+@require_GET
+@workspace_view
+def memo_revisions(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every version the memo was saved at, with the decisions that rest on each, and one of them
+    (`?version=N`, the latest by default) read back as it was, read-only."""
+    user = acting_user(request)
+    application = selectors.get_application(viewer=user, application_id=pk)
+    raw = request.GET.get("version", "")
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) > 0):
+        return HttpResponse(_("The version must be a whole number."), status=400, content_type="text/plain")
+    revisions = list(selectors.memo_revisions(application))
+    chosen = None
+    if raw:
+        chosen = selectors.get_memo_revision(application, int(raw))
+    elif revisions:
+        chosen = selectors.get_memo_revision(application, revisions[0].version)
+    basis: dict[int, list[Any]] = {}
+    for decision in selectors.decision_list(application):
+        basis.setdefault(decision.memo_version, []).append(decision)
+    shown = _revision_view(chosen.content) if chosen is not None else None
+    grade = None
+    if shown is not None and shown["risk_grade"] is not None:
+        grade = RiskGrade.objects.filter(grade=shown["risk_grade"]).first()
+    context = {
+        "section": "applications",
+        "application": application,
+        "borrower": application.borrower,
+        "revisions": [(r, basis.get(r.version, [])) for r in revisions],
+        "chosen": chosen,
+        "shown": shown,
+        "grade": grade,
+        "chosen_basis": basis.get(chosen.version, []) if chosen is not None else [],
+        "ratio_rows": ratios.RATIOS,
+    }
+    return render(request, "origination/memo_revisions.html", context)

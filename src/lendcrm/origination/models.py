@@ -149,7 +149,10 @@ class StatusChange(models.Model):
     from_status = models.CharField(max_length=30, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=30, choices=Status.choices)
     changed_at = models.DateTimeField()
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty for a system job (the daily offer expiry), as the audit trail records it.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:

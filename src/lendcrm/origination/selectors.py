@@ -20,7 +20,9 @@ from lendcrm.origination.models import (
     ApplicationFacility,
     ApplicationParty,
     ChecklistItem,
+    Decision,
     FinancialStatement,
+    MemoRevision,
     Offer,
     StatusChange,
 )
@@ -47,10 +49,11 @@ def application_list(
     borrower_id: int | None = None,
     mine: bool = False,
     overdue: bool = False,
+    open_only: bool = False,
     now: datetime | None = None,
 ) -> QuerySet[Application]:
     """Applications the viewer may see, filtered, newest first; `mine` means owned by or analysed by the
-    viewer, `overdue` in their current status longer than its target."""
+    viewer, `overdue` in their current status longer than its target, `open_only` not yet closed."""
     qs = given(
         _listed(visible_applications(viewer=viewer)),
         status=status,
@@ -59,6 +62,8 @@ def application_list(
     )
     if mine:
         qs = qs.filter(Q(owner=viewer) | Q(analyst=viewer))
+    if open_only:
+        qs = qs.filter(status__in=OPEN)
     if overdue:
         qs = qs.filter(turnaround.overdue_filter(turnaround.load_targets(), now or timezone.now()))
     return qs.order_by("-created_at", "-id")
@@ -112,6 +117,39 @@ def application_memo(application: Application) -> Any:
         return application.memo
     except Application.memo.RelatedObjectDoesNotExist:
         return None
+
+
+def memo_revisions(application: Application) -> QuerySet[MemoRevision]:
+    """The memo revisions of an application read through `get_application`, newest first, without their
+    content (a list shows who saved which version when)."""
+    return (
+        MemoRevision.objects.filter(memo__application=application)
+        .defer("content")
+        .select_related("saved_by")
+        .order_by("-version")
+    )
+
+
+def get_memo_revision(application: Application, version: int) -> MemoRevision:
+    """One revision with its content, of an application read through `get_application`; NotFound when the
+    memo never had that version."""
+    found = (
+        MemoRevision.objects.filter(memo__application=application, version=version)
+        .select_related("saved_by")
+        .first()
+    )
+    if found is None:
+        raise errors.NotFound()
+    return found
+
+
+def decision_list(application: Application) -> QuerySet[Decision]:
+    """The decisions of an application read through `get_application`, round by round."""
+    return (
+        Decision.objects.filter(application=application)
+        .select_related("decided_by", "level")
+        .order_by("round", "id")
+    )
 
 
 @dataclass(frozen=True)

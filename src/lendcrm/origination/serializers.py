@@ -211,7 +211,9 @@ class StintSerializer(serializers.Serializer):
     from_status = serializers.CharField(source="change.from_status")
     to_status = serializers.ChoiceField(source="status", choices=Status.choices)
     changed_at = serializers.DateTimeField(source="entered_at")
-    changed_by = serializers.IntegerField(source="change.changed_by_id")
+    changed_by = serializers.IntegerField(
+        source="change.changed_by_id", allow_null=True, help_text=_("Empty for a system job.")
+    )
     note = serializers.CharField(source="change.note")
     left_at = serializers.DateTimeField(allow_null=True)
     hours = serializers.DecimalField(

@@ -5,6 +5,7 @@ through the selectors and writes through the services, exactly as in the API."""
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -161,7 +162,7 @@ def _kept(formset: Any) -> list[ApplicationFacilityForm]:
     ]
 
 
-def _place(exc: errors.DomainError, form: ApplicationForm, kept: list[Any], parties: list[str]) -> None:
+def _place(exc: errors.DomainError, form: forms.Form, kept: list[Any], parties: list[str]) -> None:
     """The service's field errors onto the page: `facilities.N.amount` beside the Nth facility's amount,
     `parties.N.*` above the other parties, the rest on the form."""
     placed = False
@@ -361,6 +362,7 @@ def detail_context(request: HttpRequest, pk: object, **bound: Any) -> dict[str, 
         "may_resolve": application.status in CONDITION_STATUSES
         and bool(user.role_slugs & {Role.RELATIONSHIP_MANAGER, Role.CREDIT_ANALYST, Role.CREDIT_APPROVER}),
         "may_issue": application.status in workflow.APPROVED and maker_side,
+        "may_edit": application.status == Status.DRAFT and maker_side,
         "maker_side": maker_side,
         "decision_form": bound.get("decision_form") or DecisionForm(initial={"version": application.version}),
         "vote_form": bound.get("vote_form") or VoteForm(),

@@ -63,8 +63,9 @@ def allowed(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, frozenset())
 
 
-def move(application: Application, to_status: str, *, actor: User, note: str = "") -> None:
-    """Move a locked application to `to_status`, or raise Conflict (409) and change nothing."""
+def move(application: Application, to_status: str, *, actor: User | None, note: str = "") -> None:
+    """Move a locked application to `to_status`, or raise Conflict (409) and change nothing; `actor` is None
+    only for a system job."""
     from_status = application.status
     if not allowed(from_status, to_status):
         raise errors.Conflict(

@@ -21,6 +21,7 @@ from lendcrm.core.access import may_write_customers, require_customer_writer, se
 from lendcrm.core.selectors import front_office, staff_names
 from lendcrm.interactions import selectors as interaction_selectors
 from lendcrm.interactions.forms import InteractionForm, TaskForm
+from lendcrm.origination.party_panel import party_pipeline
 from lendcrm.parties import selectors, services
 from lendcrm.parties.forms import (
     EditContactForm,
@@ -187,6 +188,7 @@ def render_360(request: HttpRequest, pk: object, *, status: int = 200, **bound: 
         "timeline": page,
         "names": names,
         "lead": next((c.user for c in view.coverage if c.role == "lead"), None),
+        "pipeline": party_pipeline(viewer=user, party_id=view.party.pk),
         "may_write": may_write_customers(user),
         "today": timezone.localdate(),
         **inline_forms(user, view.contacts, view.coverage, **bound),

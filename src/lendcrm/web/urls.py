@@ -4,7 +4,7 @@ from django.urls import path
 
 from lendcrm.core import views as core_views
 from lendcrm.interactions import views as interaction_views
-from lendcrm.origination import decision_views, memo_views
+from lendcrm.origination import decision_views, edit_views, memo_views
 from lendcrm.origination import views as origination_views
 from lendcrm.parties import views as party_views
 from lendcrm.pipeline import proposal_views
@@ -72,6 +72,7 @@ urlpatterns = [
     path("applications/new/", origination_views.application_create, name="application-create"),
     path("applications/pick-party/", origination_views.application_party_picker, name="application-picker"),
     path("applications/<int:pk>/", origination_views.application_detail, name="application-detail"),
+    path("applications/<int:pk>/edit/", edit_views.application_edit, name="application-edit"),
     path("applications/<int:pk>/move/", origination_views.application_transition, name="application-move"),
     path(
         "applications/<int:pk>/checklist/", origination_views.checklist_update, name="application-checklist"
@@ -83,8 +84,10 @@ urlpatterns = [
     path("applications/<int:pk>/memo/", memo_views.memo_page, name="memo"),
     path("applications/<int:pk>/memo/statements/", memo_views.statement_save, name="memo-statement"),
     path("applications/<int:pk>/memo/complete/", memo_views.memo_complete, name="memo-complete"),
+    path("applications/<int:pk>/memo/revisions/", memo_views.memo_revisions, name="memo-revisions"),
     path("offers/<int:pk>/", decision_views.offer_detail, name="offer-detail"),
     path("offers/<int:pk>/accept/", decision_views.offer_accept, name="offer-accept"),
+    path("offers/<int:pk>/withdraw/", decision_views.offer_withdraw, name="offer-withdraw"),
     path("decisions/", decision_views.decision_queue, name="decision-queue"),
     path("audit/", core_views.audit_log, name="audit"),
     path("audit/verify/", core_views.audit_verify, name="audit-verify"),

@@ -80,7 +80,9 @@ def issue_offer(*, actor: User, application_id: object, expires_on: date) -> Off
     return offer
 
 
-def _audit(actor: User, offer: Offer, application: Application, action: str, changes: dict[str, Any]) -> None:
+def _audit(
+    actor: User | None, offer: Offer, application: Application, action: str, changes: dict[str, Any]
+) -> None:
     audit.record(
         actor=actor,
         action=action,
@@ -157,7 +159,7 @@ def expire_offer(*, actor: User, offer_id: object, today: date | None = None) ->
     return offer
 
 
-def _expire(actor: User, offer: Offer, application: Application, today: date) -> None:
+def _expire(actor: User | None, offer: Offer, application: Application, today: date) -> None:
     if offer.expires_on >= today:
         raise errors.Conflict(
             _("This offer is valid until %(day)s.") % {"day": offer.expires_on}, code="offer_not_due"
@@ -167,9 +169,10 @@ def _expire(actor: User, offer: Offer, application: Application, today: date) ->
     workflow.move(application, Status.EXPIRED, actor=actor, note=offer.reference)
 
 
-def expire_stale(*, actor: User, today: date) -> list[str]:
-    """The daily job: expire every live offer past its date, and its application; `actor` is the service
-    account the job runs as (it is not scoped, the job sees the whole book). Returns the references."""
+def expire_stale(*, actor: User | None, today: date) -> list[str]:
+    """The daily job: expire every live offer past its date, and its application. `actor` is None when the
+    job runs on its own (`lendcrm expire_offers`: history and audit name no one); it is not scoped, the job
+    sees the whole book. Returns the references."""
     expired = []
     stale = Offer.objects.filter(status=OfferStatus.ISSUED, expires_on__lt=today).order_by("id")
     for offer_id in stale.values_list("id", flat=True):
