@@ -72,8 +72,41 @@ def test_derived_lines() -> None:
     lines = {"ebit": D("2200"), "depreciation": D("800"), "interest_expense": D("440"), "revenue": D("20000")}
     assert ratios.ebitda(lines) == D("3000")
     assert ratios.compute(Period(lines))["ebitda_margin"] == D("0.1500")
-    # no tax or principal lines: they count as zero, 3000 / 440 = 6.818181...
-    assert ratios.compute(Period(lines))["dscr"] == D("6.8182")
+    # tax and principal entered as nil: 3000 / 440 = 6.818181...
+    nil = {**lines, "tax": D("0"), "principal_repaid": D("0")}
+    assert ratios.compute(Period(nil))["dscr"] == D("6.8182")
+
+
+def without(*codes: str) -> dict[str, Decimal]:
+    return {k: v for k, v in YEAR.items() if k not in codes}
+
+
+@pytest.mark.parametrize(
+    ("blank", "ratio"),
+    [
+        # (3000 - 330) / 440 would read 6.07x: a blank principal is not a repayment of nothing
+        ("principal_repaid", "dscr"),
+        ("tax", "dscr"),
+        ("interest_expense", "dscr"),
+        ("short_term_debt", "leverage"),
+        ("long_term_debt", "leverage"),
+        ("short_term_debt", "gearing"),
+        ("long_term_debt", "gearing"),
+    ],
+)
+def test_a_blank_line_is_unknown_not_zero(blank: str, ratio: str) -> None:
+    assert ratios.compute(Period(without(blank)))[ratio] is None
+
+
+def test_an_entered_zero_counts() -> None:
+    zeros = ratios.compute(
+        Period({**YEAR, "principal_repaid": D("0"), "tax": D("0"), "short_term_debt": D("0")})
+    )
+    # (3000 - 0) / (440 + 0) = 6.818181...
+    assert zeros["dscr"] == D("6.8182")
+    # debt 0 + 5000 = 5000; 5000 / 3000 = 1.666666...; 5000 / 8000
+    assert zeros["leverage"] == D("1.6667")
+    assert zeros["gearing"] == D("0.6250")
 
 
 @pytest.mark.parametrize(
@@ -84,9 +117,9 @@ def test_derived_lines() -> None:
         ({**YEAR, "interest_expense": D("0"), "principal_repaid": D("0")}, "dscr"),
         ({**YEAR, "interest_expense": D("0")}, "interest_cover"),
         ({**YEAR, "current_liabilities": D("0")}, "current_ratio"),
-        ({k: v for k, v in YEAR.items() if k != "revenue"}, "ebitda_margin"),
-        ({k: v for k, v in YEAR.items() if k not in ("short_term_debt", "long_term_debt")}, "gearing"),
-        ({k: v for k, v in YEAR.items() if k != "ebitda"}, "leverage"),
+        (without("revenue"), "ebitda_margin"),
+        (without("short_term_debt", "long_term_debt"), "gearing"),
+        (without("ebitda"), "leverage"),
     ],
 )
 def test_undefined_ratios_are_none(lines: dict[str, Decimal], ratio: str) -> None:

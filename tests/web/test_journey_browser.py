@@ -95,6 +95,32 @@ def _page_language(tab: Any, language: str) -> None:
     assert tab.locator("h1").count() == 1
 
 
+# The drawn width, in ems, of the first opening curly quote in an element's text.
+QUOTE_WIDTH = """(selector) => {
+  const root = document.querySelector(selector);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf("\u201c");
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + 1);
+    return range.getBoundingClientRect().width / parseFloat(getComputedStyle(node.parentElement).fontSize);
+  }
+  return null;
+}"""
+
+
+def _quotes_fit_the_language(tab: Any, language: str) -> None:
+    """English quotes are drawn by the Latin font (narrow); Chinese ones by the CJK font (full width)."""
+    width = tab.evaluate(QUOTE_WIDTH, ".messages")
+    assert width is not None
+    if language == "en":
+        assert width < 0.6, width
+    else:
+        assert width > 0.8, width
+
+
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_from_opportunity_to_offer(
     live_server: Any,
@@ -160,6 +186,7 @@ def test_from_opportunity_to_offer(
     rm.locator("#application-link a").wait_for()
     _says(head, ProposalStatus.ACCEPTED, language)
     application = Application.objects.get(proposal=proposal)
+    assert application.reference in rm.locator("#application-link a").inner_text()  # not its row id
     shot(rm, "proposal-accepted")
     rm.click("#application-link a")
     rm.wait_for_url(f"{base}/applications/{application.pk}/")
@@ -169,7 +196,14 @@ def test_from_opportunity_to_offer(
     rm.click("[data-move=submitted]")
     _status(rm, Status.SUBMITTED, language)
     _page_language(rm, language)
+    _quotes_fit_the_language(rm, language)  # "The application is now “Submitted”."
+    # nothing forward for the RM now: no "Next step" bar, withdrawing is folded away
+    assert rm.locator(".moves-row").count() == 0
+    assert not rm.locator("#close-app [data-move=withdrawn]").is_visible()
     shot(rm, "application-submitted")
+    rm.click("#close-app summary")
+    assert rm.locator("#close-app [data-move=withdrawn]").is_visible()
+    shot(rm, "application-close-unfolded")
 
     # --- the analyst reviews, signs off the checklist inline, spreads a statement, completes the memo ---
     analyst = desk()
@@ -200,6 +234,12 @@ def test_from_opportunity_to_offer(
     waived.wait_for()
     _says(waived, ChecklistStatus.WAIVED, language)
     assert analyst.evaluate("window.loadedOnce === true")  # both saved without a page load
+    # the rows that say "Saved." keep their controls where every other row has them
+    for control in ("select[name=status]", "button[type=submit]"):
+        lefts = {round(items.nth(i).locator(control).bounding_box()["x"]) for i in range(items.count())}
+        assert len(lefts) == 1, (control, lefts)
+    assert analyst.locator(f"#{waive_id}").inner_text().count("Filed with last year's facility") == 0
+    assert waive.locator("[name=waiver_reason]").input_value() == "Filed with last year's facility"
     shot(analyst, "checklist")
 
     analyst.click("#memo-link")
@@ -219,6 +259,11 @@ def test_from_opportunity_to_offer(
     analyst.click("#statement-form button[type=submit]")
     analyst.locator("#ratio-table tr[data-ratio=leverage]").wait_for()
     assert "3.00" in analyst.locator("#ratio-table tr[data-ratio=leverage]").inner_text()  # 45m / 15m
+    # no principal repaid entered: the DSCR is unknown, not EBITDA over interest (6.00x)
+    assert analyst.locator("#ratio-table tr[data-ratio=dscr] td.num").inner_text() == "—"
+    grade = RiskGrade.objects.get(grade=4)
+    option = analyst.locator(f"#memo-form [name=risk_grade] option[value='{grade.pk}']").inner_text()
+    assert option.startswith(f"4 · {grade.label if language == 'en' else grade.local_label} · ")
     analyst.select_option("#memo-form [name=risk_grade]", str(RiskGrade.objects.get(grade=4).pk))
     analyst.fill("#memo-form [name=business]", "Injection moulds for household appliances.")
     analyst.fill("#memo-form [name=recommendation]", "Approve the two-year line.")

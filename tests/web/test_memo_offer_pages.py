@@ -78,6 +78,41 @@ def test_an_analyst_spreads_statements_grades_and_completes_the_memo(
     assert 'id="revisions"' in html(client.get(url))
 
 
+def test_grades_are_offered_in_the_page_language(apps: AppFactory, analyst: User, web: Any) -> None:
+    application = apps.at(Status.CREDIT_ANALYSIS)
+    url = f"/applications/{application.pk}/memo/"
+    client = web(analyst)
+    english = html(client.get(url)).split('name="risk_grade"')[1].split("</select>")[0]
+    assert ">4 · Good · PD 0.42 %</option>" in english
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    chinese = html(client.get(url)).split('name="risk_grade"')[1].split("</select>")[0]
+    assert ">4 · 良好 · 违约概率 0.42 %</option>" in chinese
+    assert "Good" not in chinese
+    assert " PD " not in chinese
+
+
+def test_a_blank_principal_leaves_the_dscr_unknown(apps: AppFactory, analyst: User, web: Any) -> None:
+    application = apps.at(Status.CREDIT_ANALYSIS)
+    url = f"/applications/{application.pk}/memo/"
+    client = web(analyst)
+    lines = {"ebitda": "15000000", "tax": "0", "interest_expense": "2500000"}
+
+    def dscr() -> str:
+        page = html(client.get(url))
+        return page.split('data-ratio="dscr"')[1].split("</tr>")[0]
+
+    assert client.post(f"{url}statements/", _statement("2024-12-31", **lines)).status_code == 302
+    # EBITDA over interest alone would read 6.00x; the principal was not given, so the DSCR is unknown
+    assert "6.00" not in dscr()
+    assert "—" in dscr()
+    given = _statement("2024-12-31", **lines, principal_repaid="0")
+    assert client.post(f"{url}statements/", given).status_code == 302
+    assert "6.00\u00d7" in dscr()  # an entered 0: (15m - 0) / (2.5m + 0)
+    given = _statement("2024-12-31", **lines, principal_repaid="5000000")
+    assert client.post(f"{url}statements/", given).status_code == 302
+    assert "2.00\u00d7" in dscr()  # 15m / (2.5m + 5m)
+
+
 def test_a_stale_memo_edit_is_409_and_keeps_what_was_typed(
     apps: AppFactory,
     analyst: User,

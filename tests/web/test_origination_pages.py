@@ -312,6 +312,102 @@ def test_the_checklist_changes_inline(apps: AppFactory, rm_a: User, analyst: Use
     )
 
 
+def _row(body: str, item_id: int) -> str:
+    return body.split(f'id="check-{item_id}"')[1].split("</li>")[0]
+
+
+def _options(row: str) -> dict[str, bool]:
+    """The status options of a checklist row: value -> whether it may be chosen."""
+    select = row.split('name="status"')[1].split("</select>")[0]
+    return {
+        part.split('"')[1]: "disabled" not in part.split(">")[0]
+        for part in select.split("<option value=")[1:]
+    }
+
+
+def test_each_user_is_offered_only_the_checklist_statuses_they_may_set(
+    apps: AppFactory, rm_a: User, analyst: User, web: Any
+) -> None:
+    application = apps.at(Status.IN_REVIEW)
+    first, second = application.checklist.order_by("position")[:2]
+    detail = f"/applications/{application.pk}/"
+    # the RM receives papers; verifying and waiving are the analyst's
+    assert _options(_row(html(web(rm_a).get(detail)), first.pk)) == {"required": True, "received": True}
+    # an analyst (who also may write customer data) sets any of them
+    assert _options(_row(html(web(analyst).get(detail)), first.pk)) == dict.fromkeys(
+        ChecklistStatus.values, True
+    )
+    hx = {"HTTP_HX_REQUEST": "true"}
+    url = f"/applications/{application.pk}/checklist/"
+    web(analyst).post(url, {"item": first.pk, "status": "verified"}, **hx)
+    web(analyst).post(url, {"item": second.pk, "status": "waived", "waiver_reason": "Filed last year"}, **hx)
+    rm_page = html(web(rm_a).get(detail))
+    row = _row(rm_page, first.pk)
+    assert _options(row) == {"required": True, "received": True, "verified": False}
+    assert 'value="verified" selected disabled' in row  # the row still says what the item is
+    # the RM may not waive: no reason box, the reason shown once under the document's name
+    waived = _row(rm_page, second.pk)
+    assert 'name="waiver_reason"' not in waived
+    assert waived.count("Filed last year") == 1
+    # the current status posted back unchanged by the RM is still the analyst's to set: refused, unchanged
+    again = web(rm_a).post(url, {"item": first.pk, "status": "verified"}, **hx)
+    assert again.status_code == 422
+    assert "Only a credit analyst may do this." in html(again)
+    nothing = web(rm_a).post(url, {"item": first.pk}, **hx)  # a disabled option sends no status
+    assert nothing.status_code == 422
+    assert "Choose the status to set." in html(nothing)
+    first.refresh_from_db()
+    assert first.status == ChecklistStatus.VERIFIED
+
+
+def test_a_saved_checklist_row_is_laid_out_like_the_others(apps: AppFactory, analyst: User, web: Any) -> None:
+    application = apps.at(Status.IN_REVIEW)
+    item, other = application.checklist.order_by("position")[:2]
+    url = f"/applications/{application.pk}/checklist/"
+    saved = web(analyst).post(
+        url, {"item": item.pk, "status": "waived", "waiver_reason": "Filed last year"}, HTTP_HX_REQUEST="true"
+    )
+    assert saved.status_code == 200
+    row = html(saved)
+    # the message has its own cell, present (empty) on every row, so saving moves no control
+    assert '<span class="check-saved" role="status">Saved.</span>' in row
+    unsaved = _row(html(web(analyst).get(f"/applications/{application.pk}/")), other.pk)
+    assert '<span class="check-saved" role="status"></span>' in unsaved
+    assert row.count("<select") == unsaved.count("<select") == 1
+    assert row.count("<input") == unsaved.count("<input")
+    # the reason is in its box only, not again under the document's name
+    assert row.count("Filed last year") == 1
+    assert 'value="Filed last year"' in row
+
+
+def test_with_no_step_forward_closing_is_folded_away(
+    apps: AppFactory, rm_a: User, analyst: User, web: Any
+) -> None:
+    submitted = apps.at(Status.SUBMITTED)
+    rm_page = html(web(rm_a).get(f"/applications/{submitted.pk}/"))
+    assert "Next step" not in rm_page  # nothing forward for the RM while the analyst has it
+    assert 'class="panel moves"' not in rm_page
+    closing = rm_page.split('<details id="close-app">')[1].split("</details>")[0]
+    assert "Close this application" in closing
+    assert 'data-move="withdrawn"' in closing
+    assert 'data-move="expired"' in closing
+    assert 'class="btn small secondary danger"' in closing
+    analyst_page = html(web(analyst).get(f"/applications/{submitted.pk}/"))
+    bar = analyst_page.split('class="panel moves"')[1].split("</form>")[0]
+    assert "Next step" in bar
+    assert 'data-move="in_review"' in bar
+    assert 'id="move-note"' in bar
+    assert 'id="close-app"' not in analyst_page
+    withdrawn = web(rm_a).post(
+        f"/applications/{submitted.pk}/move/",
+        {"to_status": "withdrawn", "version": submitted.version, "note": "Customer went elsewhere"},
+    )
+    assert withdrawn.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.status == Status.WITHDRAWN
+    assert submitted.status_changes.order_by("-id")[0].note == "Customer went elsewhere"
+
+
 def test_detail_query_count_does_not_grow(
     apps: AppFactory,
     rm_a: User,

@@ -14,9 +14,10 @@ from django.utils.translation import gettext, override
 from pypdf import PdfReader
 
 from lendcrm.core.models import User
+from lendcrm.origination.models import Application
 from lendcrm.parties import services as party_services
 from lendcrm.parties.models import Party
-from lendcrm.pipeline import selectors, services, termsheet
+from lendcrm.pipeline import services, termsheet
 from lendcrm.pipeline.models import Opportunity, Proposal
 from tests.contract.test_access_matrix import _database_digest
 from tests.web.conftest import html
@@ -87,6 +88,24 @@ def test_a_proposal_is_drafted_with_its_facilities_and_a_guarantor(
     assert "Pudong Port Group" in again
 
 
+def test_products_are_offered_in_the_page_language_only(
+    rm_a: User, web: Any, opportunity: Opportunity
+) -> None:
+    client = web(rm_a)
+    url = f"/pipeline/opportunities/{opportunity.pk}/proposals/new/"
+
+    def products() -> str:
+        return html(client.get(url)).split('name="facilities-0-product"')[1].split("</select>")[0]
+
+    english = products()
+    assert '<option value="working_capital">Working capital loan</option>' in english
+    assert "流动资金贷款" not in english
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    chinese = products()
+    assert '<option value="working_capital">流动资金贷款</option>' in chinese
+    assert "Working capital loan" not in chinese
+
+
 def test_a_facility_refusal_lands_beside_its_field_and_nothing_is_saved(
     rm_a: User, rm_b: User, web: Any, opportunity: Opportunity
 ) -> None:
@@ -146,10 +165,13 @@ def test_issue_accept_and_the_application_it_became(
     assert response.status_code == 302
     page = html(client.get(response["Location"]))
     proposal.refresh_from_db()
-    application_id = selectors.application_id_of(proposal)
-    assert application_id is not None
+    application = Application.objects.get(proposal=proposal)
     assert "the loan application was created" in page
-    assert f"/applications/{application_id}/" in page or f"Application {application_id}" in page
+    link = page.split('id="application-link"')[1].split("</div>")[0]
+    assert f'href="/applications/{application.pk}/"' in link
+    # named by its reference, as people know it, never by the row id
+    assert f"Open application {application.reference}</a>" in link
+    assert application.reference.startswith("APP-")
     opportunity.refresh_from_db()
     assert opportunity.stage == "application"
 

@@ -4,9 +4,10 @@ so the pages and the API refuse the same input with the same words."""
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from lendcrm.core.errors import DomainError
@@ -20,6 +21,7 @@ from lendcrm.origination.models import (
     Status,
     Vote,
 )
+from lendcrm.origination.templatetags.origination import percent
 from lendcrm.parties.forms import BLANK, VersionField
 from lendcrm.pipeline.forms import NEW_FACILITY, FacilityForm, facility_products
 from lendcrm.web.forms import DateInput, show_refusal
@@ -109,17 +111,45 @@ def other_parties(data: Any) -> tuple[list[tuple[int, str]], list[str]]:
     return chosen, problems
 
 
+class OfferedSelect(forms.Select):
+    """A select whose choices outside `offered` stay visible but cannot be chosen: the item's current
+    status, when this user may not set it, is still shown as it is."""
+
+    offered: frozenset[str] = frozenset()
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        if option["value"] not in self.offered:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class ChecklistItemForm(forms.Form):
-    """One document's status; a waiver needs its reason (the service says so in the same words)."""
+    """One document's status; a waiver needs its reason (the service says so in the same words).
+
+    It parses any known status and lets the service refuse what this user may not set; the page offers
+    only `statuses` (`services.applications.checklist_statuses`) besides the current one."""
 
     item = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    status = forms.ChoiceField(label=_("Status"), choices=ChecklistStatus.choices)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=ChecklistStatus.choices,
+        widget=OfferedSelect,
+        error_messages={"required": _("Choose the status to set.")},
+    )
     waiver_reason = forms.CharField(
         label=_("Waiver reason"),
         max_length=500,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": _("Reason, when waived")}),
     )
+
+    def __init__(self, *args: Any, statuses: list[str], current: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        widget = cast(OfferedSelect, self.fields["status"].widget)
+        widget.offered = frozenset(statuses)
+        widget.choices = [(v, label) for v, label in ChecklistStatus.choices if v in statuses or v == current]
+        self.may_waive = ChecklistStatus.WAIVED in statuses
 
 
 class TransitionForm(forms.Form):
@@ -128,11 +158,18 @@ class TransitionForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
 
+def grade_label(grade: RiskGrade) -> str:
+    """A grade of the master scale in the reader's language, with its PD as that language writes numbers."""
+    chinese = (get_language() or "").startswith("zh")
+    label = grade.local_label if chinese and grade.local_label else grade.label
+    return f"{grade.grade} · {label} · {_('PD')} {percent(grade.pd)}"
+
+
 class GradeChoiceField(forms.ModelChoiceField):
     """A grade of the master scale shown with its PD, so the analyst sees what each grade means."""
 
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.grade} · {obj.label} · PD {obj.pd * HUNDRED:.2f} %"
+        return grade_label(obj)
 
 
 MEMO_SECTIONS = (

@@ -1,9 +1,10 @@
 """The standard chart of lines for financial statements and the ratios a credit memo reads from them.
 
 Every ratio is a `Decimal` rounded to four places, or None when it is undefined (a line it needs is
-missing, or its denominator is zero). Two lines may be derived when not entered: EBITDA = EBIT +
-depreciation, and EBIT = EBITDA - depreciation. Total debt is short-term plus long-term debt (a missing
-part counts as zero, both missing make it undefined); a missing tax or principal repaid line counts as zero.
+missing, or its denominator is zero). A line left blank is unknown, never zero: an analyst who means
+"none" enters 0, so a ratio is never flattered by a line nobody filled in. Two lines may be derived
+when not entered: EBITDA = EBIT + depreciation, and EBIT = EBITDA - depreciation. Total debt is
+short-term plus long-term debt, so it needs both.
 
 Periods shorter than a year: the flow lines (income statement and cash flow) are annualised
 (* 12 / months) wherever a flow is set against a balance (leverage) or against another period's flow
@@ -113,8 +114,9 @@ def ebit(lines: Lines) -> Decimal | None:
 
 
 def total_debt(lines: Lines) -> Decimal | None:
-    parts = [lines[code] for code in ("short_term_debt", "long_term_debt") if code in lines]
-    return sum(parts, Decimal(0)) if parts else None
+    if "short_term_debt" not in lines or "long_term_debt" not in lines:
+        return None
+    return lines["short_term_debt"] + lines["long_term_debt"]
 
 
 def leverage(period: Period) -> Decimal | None:
@@ -136,10 +138,9 @@ def dscr(lines: Lines) -> Decimal | None:
     This is the corporate proxy for cash available for debt service; project finance uses CFADS per
     period instead (DOMAIN.md), which the monitoring of project loans computes from the model."""
     cash = ebitda(lines)
-    if cash is None or "interest_expense" not in lines:
+    if cash is None or any(code not in lines for code in ("tax", "interest_expense", "principal_repaid")):
         return None
-    service = lines["interest_expense"] + lines.get("principal_repaid", Decimal(0))
-    return _div(cash - lines.get("tax", Decimal(0)), service)
+    return _div(cash - lines["tax"], lines["interest_expense"] + lines["principal_repaid"])
 
 
 def current_ratio(lines: Lines) -> Decimal | None:

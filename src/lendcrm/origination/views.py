@@ -10,8 +10,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lendcrm.core import errors
@@ -42,9 +42,15 @@ from lendcrm.origination.models import (
     Delegation,
     Status,
 )
-from lendcrm.origination.services.applications import ANALYST_MOVES, DECISION_MOVES, OFFER_MOVES
+from lendcrm.origination.services.applications import (
+    ANALYST_MOVES,
+    DECISION_MOVES,
+    OFFER_MOVES,
+    checklist_statuses,
+)
 from lendcrm.origination.services.decisions import CONDITION_STATUSES
 from lendcrm.parties import selectors as party_selectors
+from lendcrm.pipeline.forms import product_label
 from lendcrm.pipeline.models import Product
 from lendcrm.web.pages import acting_user, form_status, page_of, workspace_view
 
@@ -108,8 +114,7 @@ def timed_rows(applications: list[Application], now: Any) -> list[dict[str, Any]
 
 def product_names() -> dict[int, str]:
     """Product names by id in the reader's language (the catalogue is a few dozen rows)."""
-    chinese = (get_language() or "").startswith("zh")
-    return {p.pk: (p.local_name if chinese and p.local_name else p.name) for p in Product.objects.all()}
+    return {p.pk: product_label(p) for p in Product.objects.all()}
 
 
 @require_GET
@@ -263,13 +268,15 @@ def _visible(user: User, raw_ids: list[Any]) -> dict[int, Any]:
 
 
 # --- the application page -------------------------------------------------------------------------
-def moves_for(user: User, application: Application) -> list[tuple[str, Any, bool]]:
-    """The moves the graph permits from here that this user's role could make, as (status, label,
-    closing); decisions and offers have their own forms. The service still decides."""
+def moves_for(user: User, application: Application) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """The moves the graph permits from here that this user's role could make, as (status, label), the
+    forward ones apart from the closing ones (withdraw, expire); decisions and offers have their own
+    forms. The service still decides."""
     analyst = user.has_role(Role.CREDIT_ANALYST) and user.pk != application.owner_id
     maker = user.pk == application.owner_id or may_write_customers(user)
-    out = []
-    for to_status in sorted(workflow.TRANSITIONS[application.status], key=_move_order):
+    forward: list[tuple[str, Any]] = []
+    closing: list[tuple[str, Any]] = []
+    for to_status in sorted(workflow.TRANSITIONS[application.status]):
         if to_status in DECISION_MOVES or to_status in OFFER_MOVES:
             continue
         back = application.status == Status.IN_REVIEW and to_status == Status.DRAFT
@@ -280,12 +287,10 @@ def moves_for(user: User, application: Application) -> list[tuple[str, Any, bool
         else:
             allowed = maker
         if allowed:
-            out.append((to_status, MOVE_LABELS.get(to_status, to_status), to_status in CLOSING_MOVES))
-    return out
-
-
-def _move_order(status: str) -> tuple[bool, str]:
-    return (status in CLOSING_MOVES, status)
+            (closing if to_status in CLOSING_MOVES else forward).append(
+                (to_status, MOVE_LABELS.get(to_status, to_status))
+            )
+    return forward, closing
 
 
 def _decision_record(application: Application) -> dict[str, Any]:
@@ -332,6 +337,8 @@ def detail_context(request: HttpRequest, pk: object, **bound: Any) -> dict[str, 
     committee = bool(application.required_level and application.required_level.is_committee)
     maker_side = user.pk == application.owner_id or may_write_customers(user)
     checklist = bound.get("checklist_forms", {})
+    statuses = checklist_statuses(user, application)
+    forward, closing = moves_for(user, application)
     return {
         "section": "applications",
         "application": application,
@@ -341,15 +348,17 @@ def detail_context(request: HttpRequest, pk: object, **bound: Any) -> dict[str, 
         "memo": memo,
         "losses": losses,
         "facility_rows": list(zip(facilities, losses.facilities, strict=True)),
-        "checklist_editable": checklist_editable(user, application),
+        "checklist_editable": checklist_editable(application, statuses),
         "turnaround": selectors.application_turnaround(viewer=user, application=application),
         "in_status_hours": turnaround.hours_between(application.status_entered_at, timezone.now()),
         "checklist": [
-            (item, checklist.get(item.pk) or checklist_form(item)) for item in application.checklist.all()
+            (item, checklist.get(item.pk) or checklist_form(item, statuses))
+            for item in application.checklist.all()
         ],
         "exposure": exposure,
         "exposure_problem": exposure_problem,
-        "moves": moves_for(user, application),
+        "moves": forward,
+        "closing_moves": closing,
         "offers": list(application.offers.all()),
         **record,
         "awaiting": awaiting,
@@ -387,20 +396,20 @@ def _holds_delegation(user: User) -> bool:
     ).exists()
 
 
-def checklist_editable(user: User, application: Application) -> bool:
-    """Whether the checklist is offered for editing: open, and to the RM's side or a credit analyst (the
-    service decides which status each may set)."""
-    return application.status in workflow.OPEN and (
-        user.pk == application.owner_id or may_write_customers(user) or user.has_role(Role.CREDIT_ANALYST)
-    )
+def checklist_editable(application: Application, statuses: list[str]) -> bool:
+    """Whether the checklist is offered for editing: open, and this user may set some status."""
+    return application.status in workflow.OPEN and bool(statuses)
 
 
-def checklist_form(item: Any, data: Any = None) -> ChecklistItemForm:
-    """One checklist item's inline form; ids carry the item so many forms share one page."""
+def checklist_form(item: Any, statuses: list[str], data: Any = None) -> ChecklistItemForm:
+    """One checklist item's inline form offering the statuses this user may set; ids carry the item so
+    many forms share one page."""
     return ChecklistItemForm(
         data,
         initial={"item": item.pk, "status": item.status, "waiver_reason": item.waiver_reason},
         auto_id=f"id_check{item.pk}_%s",
+        statuses=statuses,
+        current=item.status,
     )
 
 
@@ -473,7 +482,8 @@ def checklist_update(request: HttpRequest, pk: int) -> HttpResponse:
     item = items.get(int(raw)) if raw.isdigit() else None
     if item is None:
         raise errors.NotFound()
-    form = checklist_form(item, request.POST)
+    statuses = checklist_statuses(user, application)
+    form = checklist_form(item, statuses, request.POST)
     saved = False
     if form.is_valid():
         try:
@@ -488,13 +498,13 @@ def checklist_update(request: HttpRequest, pk: int) -> HttpResponse:
         except errors.DomainError as exc:
             refuse(form, exc)
     if request.headers.get("HX-Request"):
-        fresh = checklist_form(item) if saved else form
+        fresh = checklist_form(item, statuses) if saved else form
         context = {
             "application": application,
             "item": item,
             "form": fresh,
             "saved": saved,
-            "checklist_editable": checklist_editable(user, application),
+            "checklist_editable": checklist_editable(application, statuses),
         }
         return render(request, "origination/_checklist_item.html", context, status=200 if saved else INVALID)
     if saved:

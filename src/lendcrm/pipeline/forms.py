@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from lendcrm.core.models import User
@@ -37,8 +38,11 @@ def currency_choices() -> list[tuple[str, str]]:
 
 
 def product_label(product: Product) -> str:
-    """A catalogue line in both names, as bilingual staff look for it."""
-    return f"{product.name} · {product.local_name}" if product.local_name else str(product.name)
+    """A catalogue line in the page's language (the local name in Chinese, when there is one): one
+    name fits the select, two were cut off."""
+    if (get_language() or "").startswith("zh") and product.local_name:
+        return str(product.local_name)
+    return str(product.name)
 
 
 class ProductChoiceField(forms.ModelChoiceField):

@@ -253,9 +253,8 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- the proposal page and its actions ---------------------------------------------------------------
-def application_url(proposal: Proposal) -> str | None:
+def application_url(application_id: int | None) -> str | None:
     """The page of the application an accepted proposal became, when the workspace has that page."""
-    application_id = selectors.application_id_of(proposal)
     if application_id is None:
         return None
     try:
@@ -277,8 +276,9 @@ def render_proposal(
         "facilities": list(proposal.facilities.all()),
         "guarantors": list(proposal.guarantors.all()),
         "versions": list(selectors.proposal_list(viewer=user, opportunity=proposal.opportunity_id)),
-        "application_id": selectors.application_id_of(proposal),
-        "application_url": application_url(proposal),
+        # people know an application by its reference (APP-2026-000001), never by its row id
+        "application_reference": getattr(getattr(proposal, "application", None), "reference", None),
+        "application_url": application_url(selectors.application_id_of(proposal)),
         "may_edit": writer and proposal.status == ProposalStatus.DRAFT,
         "may_decide": writer and proposal.status == ProposalStatus.ISSUED,
         "error": error,

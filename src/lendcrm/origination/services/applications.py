@@ -51,6 +51,8 @@ DECISION_MOVES = frozenset(
     {Status.APPROVED, Status.APPROVED_WITH_CONDITIONS, Status.DECLINED, Status.REFERRED_UP}
 )
 OFFER_MOVES = frozenset({Status.OFFER_ISSUED, Status.OFFER_ACCEPTED})
+# Checklist statuses only the checker (a credit analyst, not the maker) sets; the maker's side sets the rest.
+CHECKER_STATUSES = frozenset({ChecklistStatus.VERIFIED, ChecklistStatus.WAIVED})
 REFERENCE_ATTEMPTS = 5
 
 M = TypeVar("M", bound=models.Model)
@@ -398,11 +400,33 @@ def update_application(
     return application
 
 
+def _require_checklist_right(actor: User, application: Application, status: str) -> None:
+    """Receiving is front-office work; verifying and waiving are the credit analyst's, so the maker never
+    signs off their own papers."""
+    if status in CHECKER_STATUSES:
+        require_analyst(actor, application)
+    else:
+        require_maker_side(actor, application)
+
+
+def checklist_statuses(actor: User, application: Application) -> list[str]:
+    """The checklist statuses `actor` may set on `application`: what the page offers, by the same rule
+    `update_checklist_item` enforces."""
+    allowed = []
+    for status in ChecklistStatus.values:
+        try:
+            _require_checklist_right(actor, application, status)
+        except errors.PermissionDenied:
+            continue
+        allowed.append(status)
+    return allowed
+
+
 def update_checklist_item(
     *, actor: User, application_id: object, item_id: object, status: str, waiver_reason: str = ""
 ) -> ChecklistItem:
-    """Mark a document required, received, verified or waived (with a reason). Receiving is front-office
-    work; verifying and waiving are the credit analyst's, so the maker never signs off their own papers."""
+    """Mark a document required, received, verified or waived (with a reason), each by the side
+    `_require_checklist_right` names."""
     if status not in ChecklistStatus.values:
         raise errors.field_error("status", _("Unknown checklist status."))
     if not isinstance(waiver_reason, str) or len(waiver_reason) > 500:
@@ -414,10 +438,7 @@ def update_checklist_item(
         item = ChecklistItem.objects.filter(application=application, pk=row_id(item_id)).first()
         if item is None:
             raise errors.NotFound()
-        if status in (ChecklistStatus.VERIFIED, ChecklistStatus.WAIVED):
-            require_analyst(actor, application)
-        else:
-            require_maker_side(actor, application)
+        _require_checklist_right(actor, application, status)
         if application.status not in workflow.OPEN:
             raise errors.Conflict(_("This application is closed."), code="application_closed")
         before = audit.snapshot(item, ("status", "waiver_reason"))

@@ -5,8 +5,9 @@ from typing import Any
 
 from django import template
 from django.utils.formats import number_format
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from lendcrm.pipeline.forms import product_label
 
 register = template.Library()
 
@@ -35,11 +36,7 @@ def price(facility: Any) -> str:
 @register.filter
 def product_name(product: Any) -> str:
     """The catalogue name in the current language (the local name in Chinese, when there is one)."""
-    if product is None:
-        return "—"
-    if (get_language() or "").startswith("zh") and product.local_name:
-        return str(product.local_name)
-    return str(product.name)
+    return "—" if product is None else product_label(product)
 
 
 TONES = {
