@@ -247,5 +247,6 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LENDCRM_LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    # WeasyPrint narrates each step of a PDF at INFO; its warnings (a refused URL, a missing font) still show.
+    "loggers": {"django.server": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }

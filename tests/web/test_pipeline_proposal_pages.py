@@ -17,7 +17,7 @@ from lendcrm.core.models import User
 from lendcrm.origination.models import Application
 from lendcrm.parties import services as party_services
 from lendcrm.parties.models import Party
-from lendcrm.pipeline import services, termsheet
+from lendcrm.pipeline import services, termsheet, termsheet_pdf
 from lendcrm.pipeline.models import Opportunity, Proposal
 from tests.contract.test_access_matrix import _database_digest
 from tests.web.conftest import html
@@ -255,7 +255,7 @@ def test_the_term_sheet_pdf_in_either_language(
 
 
 def test_the_pdf_reads_our_static_files_and_nothing_else() -> None:
-    fetcher = termsheet.StaticOnlyFetcher()
+    fetcher = termsheet_pdf.StaticOnlyFetcher()
     css = fetcher.fetch(f"{termsheet.DOCUMENT_ORIGIN}/static/pipeline/termsheet.css")
     assert b"Noto Sans CJK SC" in css.read()
     for url in (

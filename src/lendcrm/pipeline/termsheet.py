@@ -1,7 +1,9 @@
 """The term sheet as a document: one template, shown as an HTML page (with print CSS) and rendered to
-PDF by WeasyPrint, in the language asked for rather than the reader's interface language."""
+PDF by WeasyPrint, in the language asked for rather than the reader's interface language.
 
-import logging
+WeasyPrint (and the Pango library under it) is imported only when a PDF is made (`termsheet_pdf`), so the
+rest of the workspace runs, and reports a clear error for the PDF alone, on a machine without Pango."""
+
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,8 +12,6 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import translation
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from lendcrm.pipeline.models import Proposal
 
@@ -19,8 +19,6 @@ LANGUAGES = ("en", "zh-hans")
 # The PDF's links resolve against this made-up origin; only its static files are ever read.
 DOCUMENT_ORIGIN = "https://lendcrm.invalid"
 STYLESHEET = "pipeline/termsheet.css"
-# WeasyPrint narrates every step at INFO; its warnings (a refused URL, a missing font) still show.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def document_language(requested: str | None, fallback: str) -> str:
@@ -57,20 +55,9 @@ def render_pdf(proposal: Proposal, *, language: str) -> bytes:
     """The same document as a PDF; nothing is fetched but our own stylesheet."""
     with translation.override(language):
         page = render_to_string("pipeline/termsheet_pdf.html", _context(proposal, language))
-    document = HTML(string=page, base_url=DOCUMENT_ORIGIN + "/", url_fetcher=StaticOnlyFetcher())
-    pdf: bytes = document.write_pdf()
-    return pdf
+    from lendcrm.pipeline import termsheet_pdf  # only here: it loads WeasyPrint and Pango
 
-
-class StaticOnlyFetcher(URLFetcher):
-    """Refuses every URL except our own static files, read from disk: a term sheet never reaches the
-    network (banks run air-gapped, and a document must not leak that it was opened)."""
-
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        path = static_path(url)
-        if path is None:
-            raise ValueError(f"refused to fetch {url}")
-        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": _mime(path)})
+    return termsheet_pdf.write_pdf(page, base_url=DOCUMENT_ORIGIN + "/")
 
 
 def static_path(url: str) -> Path | None:
@@ -85,7 +72,7 @@ def static_path(url: str) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
-def _mime(path: Path) -> str:
+def mime_type(path: Path) -> str:
     return {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}.get(
         path.suffix, "application/octet-stream"
     )
