@@ -55,14 +55,20 @@ urlpatterns = [
     path("pipeline/opportunities/<int:pk>/edit/", pipeline_views.opportunity_edit, name="opportunity-edit"),
     path("pipeline/opportunities/<int:pk>/move/", pipeline_views.opportunity_move, name="opportunity-move"),
     path(
-        "pipeline/opportunities/<int:pk>/proposals/new/", proposal_views.proposal_create, name="proposal-create"
+        "pipeline/opportunities/<int:pk>/proposals/new/",
+        proposal_views.proposal_create,
+        name="proposal-create",
     ),
     path("pipeline/proposals/<int:pk>/", proposal_views.proposal_detail, name="proposal-detail"),
     path("pipeline/proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal-edit"),
     path("pipeline/proposals/<int:pk>/issue/", proposal_views.proposal_issue, name="proposal-issue"),
     path("pipeline/proposals/<int:pk>/accept/", proposal_views.proposal_accept, name="proposal-accept"),
     path("pipeline/proposals/<int:pk>/reject/", proposal_views.proposal_reject, name="proposal-reject"),
-    path("pipeline/proposals/<int:pk>/term-sheet/", proposal_views.proposal_termsheet, name="proposal-termsheet"),
+    path(
+        "pipeline/proposals/<int:pk>/term-sheet/",
+        proposal_views.proposal_termsheet,
+        name="proposal-termsheet",
+    ),
     path(
         "pipeline/proposals/<int:pk>/term-sheet.pdf",
         proposal_views.proposal_termsheet_pdf,
