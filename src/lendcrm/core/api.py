@@ -96,6 +96,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return None
 
 
+MAX_OFFSET = 2**53
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
 
@@ -137,11 +140,13 @@ class CappedPagination(PageNumberPagination):
         if not raw.isdigit() or int(raw) < 1:
             raise errors.field_error("page", "page must be a positive whole number.")
         self.request, self.page_request, self.number = request, request, int(raw)
+        offset = (self.number - 1) * size
+        if offset >= MAX_OFFSET:  # no list is that long, and SQL's OFFSET is a 64-bit integer
+            raise errors.NotFound("That page does not exist.", code="page_out_of_range")
         counting = queryset.order_by().values("pk")
         total = counting.count() if self.cap is None else counting[: self.cap + 1].count()
         self.capped = self.cap is not None and total > self.cap
         self.total = min(total, self.cap) if self.cap is not None else total
-        offset = (self.number - 1) * size
         rows = list(queryset[offset : offset + size + 1])
         if self.number > 1 and not rows:
             raise errors.NotFound("That page does not exist.", code="page_out_of_range")
