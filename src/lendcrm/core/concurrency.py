@@ -1,6 +1,11 @@
-"""Optimistic concurrency: the one ETag format and the one stale-version refusal."""
+"""Concurrency: the one ETag format, the one stale-version refusal and the one way to lock a row the
+actor may see."""
 
-from typing import Any
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 
 
 def etag_for(obj: Any) -> str:
@@ -14,3 +19,13 @@ def check_version(locked: Any, expected_version: int | None) -> None:
 
     if expected_version is not None and locked.version != expected_version:
         raise PreconditionFailed(extra={"current_etag": etag_for(locked)})
+
+
+def locked_row(rows: QuerySet[M], pk: object) -> M:
+    """The row among `rows` (the actor's scope), locked for this transaction; 404 when it is not there."""
+    from lendcrm.core.errors import NotFound
+
+    row = rows.select_for_update(of=("self",)).filter(pk=pk).first()
+    if row is None:
+        raise NotFound()
+    return row

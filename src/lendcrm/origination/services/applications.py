@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import may_write_customers
-from lendcrm.core.concurrency import check_version
+from lendcrm.core.concurrency import check_version, locked_row
 from lendcrm.core.fields import MAX_ID, row_id
 from lendcrm.core.models import User
 from lendcrm.core.roles import Role
@@ -94,15 +94,7 @@ def create_referenced(model: type[M], prefix: str, build: Callable[[str], M]) ->
 
 def lock_application(*, actor: User, application_id: object) -> Application:
     """The application row locked for this transaction, if the actor may see it (404 otherwise)."""
-    locked = (
-        visible_applications(viewer=actor)
-        .select_for_update(of=("self",))
-        .filter(pk=row_id(application_id))
-        .first()
-    )
-    if locked is None:
-        raise errors.NotFound()
-    return locked
+    return locked_row(visible_applications(viewer=actor), row_id(application_id))
 
 
 def is_maker_side(actor: User, application: Application) -> bool:

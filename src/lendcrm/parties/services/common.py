@@ -2,12 +2,11 @@
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
+from lendcrm.core.concurrency import locked_row
 from lendcrm.core.models import User
 from lendcrm.parties.models import (
     Contact,
@@ -97,22 +96,14 @@ def _refresh_grams(party_id: int, text: str) -> None:
     )
 
 
-def _locked(rows: QuerySet[Any], pk: int) -> Any:
-    """The row, locked for this transaction, if it is among `rows` (404 otherwise)."""
-    locked = rows.select_for_update().filter(pk=pk).first()
-    if locked is None:
-        raise errors.NotFound()
-    return locked
-
-
 def lock_party(actor: User | None, party_id: int) -> Party:
     """The party row, locked for this transaction, if the actor may see it (404 otherwise)."""
-    return _locked(Party.objects.all() if actor is None else visible_parties(viewer=actor), party_id)
+    return locked_row(Party.objects.all() if actor is None else visible_parties(viewer=actor), party_id)
 
 
 def lock_contact(actor: User | None, contact_id: int) -> Contact:
     """The contact row, locked, if the actor may see one of the parties it has a role at."""
-    return _locked(Contact.objects.all() if actor is None else visible_contacts(viewer=actor), contact_id)
+    return locked_row(Contact.objects.all() if actor is None else visible_contacts(viewer=actor), contact_id)
 
 
 def ensure_visible(actor: User | None, party: Party) -> None:

@@ -1,8 +1,6 @@
 """What every pipeline write shares: the owner check, locking, versions."""
 
-from typing import Any
-
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
@@ -17,14 +15,6 @@ def check_staff(value: object, field: str) -> User:
             field, _("The owner must be an active relationship manager, analyst or service agent.")
         )
     return value
-
-
-def locked(rows: QuerySet[Any], pk: int) -> Any:
-    """The row, locked for this transaction, if it is among `rows` (404 otherwise)."""
-    row = rows.select_for_update(of=("self",)).filter(pk=pk).first()
-    if row is None:
-        raise errors.NotFound()
-    return row
 
 
 def bump(obj: Model) -> None:

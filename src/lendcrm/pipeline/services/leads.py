@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import require_customer_writer
-from lendcrm.core.concurrency import check_version
+from lendcrm.core.concurrency import check_version, locked_row
 from lendcrm.core.models import Branch, User
 from lendcrm.core.roles import Role
 from lendcrm.parties import identifiers
@@ -23,7 +23,7 @@ from lendcrm.parties.selectors import can_see_party
 from lendcrm.pipeline.duplicates import find_existing_party
 from lendcrm.pipeline.models import DisqualificationReason, Lead, LeadSource, LeadStatus, Opportunity
 from lendcrm.pipeline.selectors import visible_leads
-from lendcrm.pipeline.services.common import bump, check_staff, locked
+from lendcrm.pipeline.services.common import bump, check_staff
 from lendcrm.pipeline.services.opportunities import clean_opportunity, insert_opportunity
 from lendcrm.pipeline.validation import (
     Invalid,
@@ -223,7 +223,7 @@ def create_lead(*, actor: User, data: Mapping[str, Any]) -> Lead:
 
 
 def _lock_open(actor: User, lead_id: int, expected_version: int | None) -> Lead:
-    lead: Lead = locked(visible_leads(viewer=actor), lead_id)
+    lead: Lead = locked_row(visible_leads(viewer=actor), lead_id)
     check_version(lead, expected_version)
     if lead.status != LeadStatus.NEW:
         raise errors.Conflict(

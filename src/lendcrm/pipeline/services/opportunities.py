@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import require_customer_writer
-from lendcrm.core.concurrency import check_version
+from lendcrm.core.concurrency import check_version, locked_row
 from lendcrm.core.models import User
 from lendcrm.parties.selectors import can_see_party
 from lendcrm.pipeline.models import CLOSED_STAGES, Lead, LostReason, Opportunity, Stage, StageChange
 from lendcrm.pipeline.selectors import visible_opportunities
-from lendcrm.pipeline.services.common import bump, check_staff, locked
+from lendcrm.pipeline.services.common import bump, check_staff
 from lendcrm.pipeline.validation import (
     Invalid,
     Problems,
@@ -189,7 +189,7 @@ def create_opportunity(*, actor: User, party_id: int, data: Mapping[str, Any]) -
 
 def lock_opportunity(actor: User, opportunity_id: int, expected_version: int | None = None) -> Opportunity:
     """The opportunity row, locked, if the actor may see it (404 otherwise) and at the expected version."""
-    opportunity: Opportunity = locked(visible_opportunities(viewer=actor), opportunity_id)
+    opportunity: Opportunity = locked_row(visible_opportunities(viewer=actor), opportunity_id)
     check_version(opportunity, expected_version)
     return opportunity
 

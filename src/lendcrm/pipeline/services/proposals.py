@@ -13,14 +13,14 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import audit, errors
 from lendcrm.core.access import require_customer_writer
-from lendcrm.core.concurrency import check_version
+from lendcrm.core.concurrency import check_version, locked_row
 from lendcrm.core.fields import MAX_ID
 from lendcrm.core.models import User
 from lendcrm.parties.models import Party
 from lendcrm.parties.selectors import visible_parties
 from lendcrm.pipeline.models import Opportunity, Proposal, ProposalFacility, ProposalStatus, Stage
 from lendcrm.pipeline.selectors import visible_proposals
-from lendcrm.pipeline.services.common import bump, locked
+from lendcrm.pipeline.services.common import bump
 from lendcrm.pipeline.services.opportunities import enter_stage, lock_opportunity, refuse_closed
 from lendcrm.pipeline.terms import TERM_FIELDS, clean_facilities
 from lendcrm.pipeline.validation import Invalid, Problems, check_long_text, collect, refuse
@@ -161,7 +161,7 @@ def _lock(actor: User, proposal_id: int, expected_version: int | None) -> tuple[
     if found is None:
         raise errors.NotFound()
     opportunity = lock_opportunity(actor, found)
-    proposal: Proposal = locked(Proposal.objects.filter(opportunity=opportunity), proposal_id)
+    proposal: Proposal = locked_row(Proposal.objects.filter(opportunity=opportunity), proposal_id)
     check_version(proposal, expected_version)
     return opportunity, proposal
 
