@@ -19,7 +19,7 @@ from lendcrm.origination import figures, ratios, selectors, services
 from lendcrm.origination.forms import MEMO_SECTIONS, MemoForm, StatementForm, refuse
 from lendcrm.origination.models import Application, FinancialStatement, MemoRevision, RiskGrade
 from lendcrm.origination.services.memo import MEMO_STATUSES
-from lendcrm.origination.views import refusal_status, refusal_text
+from lendcrm.origination.views import posted_version, refusal_status, refusal_text
 from lendcrm.pipeline.models import Product
 from lendcrm.web.pages import Edit, acting_user, save_edit, workspace_view
 
@@ -194,10 +194,9 @@ def memo_complete(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark the memo ready for decision (it needs a grade and a recommendation)."""
     user = acting_user(request)
     application = selectors.get_application(viewer=user, application_id=pk)
-    raw = request.POST.get("version", "")
     try:
         services.complete_memo(
-            actor=user, application_id=application.pk, expected_version=int(raw) if raw.isdigit() else None
+            actor=user, application_id=application.pk, expected_version=posted_version(request)
         )
     except errors.DomainError as exc:
         return render_memo(request, pk, status=refusal_status(exc), refusal=_with_fields(exc))

@@ -38,7 +38,6 @@ from lendcrm.origination.models import (
     Application,
     CommitteeVote,
     Condition,
-    Decision,
     Delegation,
     Status,
 )
@@ -296,11 +295,7 @@ def moves_for(user: User, application: Application) -> tuple[list[tuple[str, Any
 def _decision_record(application: Application) -> dict[str, Any]:
     """Decisions, this round's votes and the conditions of an application the viewer may see (its scope
     was checked by `get_application`); three queries."""
-    decisions = list(
-        Decision.objects.filter(application=application)
-        .select_related("decided_by", "level")
-        .order_by("round", "id")
-    )
+    decisions = list(selectors.decision_list(application))
     votes = list(
         CommitteeVote.objects.filter(application=application, round=application.decision_round)
         .select_related("member")
@@ -436,11 +431,9 @@ def act(
         bound = {form_key: form} if form_key and form is not None else {}
         if form is not None and exc.field_errors:
             refuse(form, exc)
-            status = refusal_status(exc)
         else:
-            status = refusal_status(exc)
             bound["refusal"] = refusal_text(exc)
-        return render_detail(request, pk, status=status, **bound)
+        return render_detail(request, pk, status=refusal_status(exc), **bound)
     messages.success(request, done)
     return redirect("ui:application-detail", pk=pk)
 
