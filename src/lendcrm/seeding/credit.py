@@ -15,7 +15,7 @@ from lendcrm.core.roles import Role
 from lendcrm.origination.models import Application, AuthorityLevel, Delegation
 from lendcrm.origination.services import applications, decisions, memo, offers, policy
 from lendcrm.parties.models import Coverage, Party
-from lendcrm.pipeline.models import Lead, Product, Stage
+from lendcrm.pipeline.models import OPEN_STAGES, Lead, Product, Stage
 from lendcrm.pipeline.services import leads, opportunities, proposals
 
 # Which level each demo login (and the seeded head-office staff) may decide at.
@@ -179,10 +179,8 @@ def seed_demo_pipeline(*, rm: User, analyst: User, approver: User) -> bool:
                     "expected_close": close,
                 },
             )
-            for step in (Stage.NEEDS_ANALYSIS, Stage.PROPOSAL):
-                if stage in (step, Stage.PROPOSAL) and opportunity.stage != stage:
-                    opportunities.move_opportunity(actor=rm, opportunity_id=opportunity.pk, stage=step)
-                    opportunity.refresh_from_db()
+            for step in OPEN_STAGES[1 : OPEN_STAGES.index(stage) + 1]:  # walk up to the stage, one move each
+                opportunities.move_opportunity(actor=rm, opportunity_id=opportunity.pk, stage=step)
             if stage == Stage.PROPOSAL:
                 proposal = proposals.create_proposal(
                     actor=rm,
