@@ -63,7 +63,6 @@ LINES: tuple[Line, ...] = (
     Line("dividends", _("Dividends paid"), Section.CASH_FLOW),
 )
 LINE_CODES = frozenset(line.code for line in LINES)
-FLOW_SECTIONS = frozenset({Section.INCOME_STATEMENT, Section.CASH_FLOW})
 
 RATIOS: tuple[tuple[str, object], ...] = (
     ("leverage", _("Leverage (total debt / EBITDA)")),

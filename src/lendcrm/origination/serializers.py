@@ -31,6 +31,7 @@ from lendcrm.origination.models import (
 )
 from lendcrm.origination.ratios import LINES, RATIO_CODES
 from lendcrm.origination.selectors import application_memo
+from lendcrm.origination.services.memo import MEMO_SECTIONS
 from lendcrm.origination.workflow import OPEN, TRANSITIONS
 from lendcrm.pipeline.models import BaseRate, RateType, RepaymentProfile
 
@@ -470,15 +471,7 @@ class ChecklistInput(StrictSerializer):
 def _memo_input(name: str, *, partial: bool) -> type[StrictSerializer]:
     attrs: dict[str, Any] = {
         section: Text(max_length=MAX_TEXT, allow_blank=True, required=not partial)
-        for section in (
-            "business",
-            "industry",
-            "financial_analysis",
-            "security_analysis",
-            "risks",
-            "recommendation",
-            "grade_rationale",
-        )
+        for section in (*MEMO_SECTIONS, "grade_rationale")
     }
     attrs["risk_grade"] = Integer(min_value=1, max_value=10, allow_null=True, required=not partial)
     return type(name, (StrictSerializer,), attrs)

@@ -28,7 +28,6 @@ OPEN = frozenset(
         Status.CONDITIONS_MET,
     }
 )
-CLOSED = frozenset(set(Status) - OPEN)
 # Statuses in which a credit decision (or a committee vote) may be taken.
 AWAITING_DECISION = frozenset({Status.PENDING_DECISION, Status.REFERRED_UP})
 APPROVED = frozenset({Status.APPROVED, Status.APPROVED_WITH_CONDITIONS})
