@@ -28,6 +28,7 @@ from lendcrm.pipeline.models import (
     Proposal,
     ProposalFacility,
     Stage,
+    StageChange,
 )
 from lendcrm.pipeline.scope import lead_scope as lead_scope
 from lendcrm.pipeline.scope import party_visible_flag, visible_leads, visible_opportunities
@@ -126,6 +127,15 @@ def opportunity_board(
     for opportunity in qs.order_by(*column_order):
         board[opportunity.stage].append(opportunity)
     return board
+
+
+def stage_history(*, opportunity: Opportunity) -> QuerySet[StageChange]:
+    """The stage moves of an opportunity already read through a scoped selector, oldest first."""
+    return (
+        StageChange.objects.filter(opportunity=opportunity)
+        .select_related("changed_by")
+        .order_by("changed_at", "id")
+    )
 
 
 # --- proposals --------------------------------------------------------------------------------------

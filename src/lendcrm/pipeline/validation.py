@@ -1,11 +1,13 @@
 """Checks on pipeline input before any write: each turns bad input into a field error."""
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
@@ -33,12 +35,6 @@ def collect(problems: Problems, name: str, check: Any, *args: Any, **kwargs: Any
     except Invalid as exc:
         problems.setdefault(name, []).append(str(exc))
         return None
-
-
-def unknown_fields(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise errors.ValidationFailed(field_errors={name: [_("Unknown field.")] for name in unknown})
 
 
 # --- small checks ---------------------------------------------------------------------------------
@@ -98,6 +94,17 @@ def check_amount(value: object) -> Decimal:
 def check_int(value: object, *, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise Invalid(_("Must be a whole number from %(low)d to %(high)d.") % {"low": low, "high": high})
+    return value
+
+
+def check_future_date(value: object) -> date | None:
+    """An optional date that is today or later (expected close, validity)."""
+    if value is None:
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise Invalid(_("Must be a date."))
+    if value < timezone.localdate():
+        raise Invalid(_("May not be in the past."))
     return value
 
 

@@ -35,7 +35,7 @@ from lendcrm.pipeline.forms import (
     QualifyForm,
 )
 from lendcrm.pipeline.metrics import FUNNEL_STAGES, TIMED_STAGES
-from lendcrm.pipeline.models import CLOSED_STAGES, Lead, LostReason, Opportunity, Stage, StageChange
+from lendcrm.pipeline.models import CLOSED_STAGES, Lead, LostReason, Opportunity, Stage
 from lendcrm.web.forms import show_refusal
 from lendcrm.web.pages import Edit, acting_user, entered_values, form_status, page_of, workspace_view
 
@@ -484,12 +484,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_user(request)
     opportunity = selectors.get_opportunity(viewer=user, opportunity_id=pk)
-    # The opportunity was read through its scoped selector; its history belongs to it.
-    history = (
-        StageChange.objects.filter(opportunity=opportunity)
-        .select_related("changed_by")
-        .order_by("changed_at", "id")
-    )
+    history = selectors.stage_history(opportunity=opportunity)
     now = timezone.now()
     context = {
         "section": "pipeline",

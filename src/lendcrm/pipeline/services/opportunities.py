@@ -8,7 +8,7 @@ are read from them) and, unless a probability is given, sets the stage's default
 (`stage_probability`)."""
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -25,9 +25,9 @@ from lendcrm.pipeline.models import CLOSED_STAGES, Lead, LostReason, Opportunity
 from lendcrm.pipeline.selectors import visible_opportunities
 from lendcrm.pipeline.services.common import bump, check_staff
 from lendcrm.pipeline.validation import (
-    Invalid,
     Problems,
     check_choice,
+    check_future_date,
     check_int,
     check_text,
     collect,
@@ -80,16 +80,6 @@ def stage_probability(stage: str) -> int:
     return int(table[stage])
 
 
-def _future_date(value: object) -> date | None:
-    if value is None:
-        return None
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise Invalid(_("Must be a date."))
-    if value < timezone.localdate():
-        raise Invalid(_("May not be in the past."))
-    return value
-
-
 def clean_opportunity(data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     """Opportunity input as attributes (`products` a list of Products), every bad field reported."""
     problems: Problems = {name: [_("Unknown field.")] for name in sorted(set(data) - OPPORTUNITY_INPUT)}
@@ -99,7 +89,9 @@ def clean_opportunity(data: Mapping[str, Any], *, creating: bool) -> dict[str, A
     if "title" in data:
         attrs["title"] = collect(problems, "title", check_text, data["title"], limit=200, required=True)
     if "expected_close" in data:
-        attrs["expected_close"] = collect(problems, "expected_close", _future_date, data["expected_close"])
+        attrs["expected_close"] = collect(
+            problems, "expected_close", check_future_date, data["expected_close"]
+        )
     if data.get("probability") is not None:
         attrs["probability"] = collect(
             problems, "probability", check_int, data["probability"], low=0, high=100

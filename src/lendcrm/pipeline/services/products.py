@@ -10,7 +10,7 @@ from lendcrm.core import audit, errors
 from lendcrm.core.models import User
 from lendcrm.core.roles import Role
 from lendcrm.pipeline.models import Product
-from lendcrm.pipeline.validation import Problems, check_text, collect, refuse
+from lendcrm.pipeline.validation import Problems, check_int, check_text, collect, refuse
 
 PRODUCT_EDITABLE = ("name", "local_name", "is_active", "position")
 PRODUCT_AUDIT_FIELDS = ("code", "name", "local_name", "family", "is_active", "position")
@@ -32,10 +32,7 @@ def update_product(*, actor: User | None, product: Product, **changes: Any) -> P
             problems["is_active"] = [_("Must be true or false.")]
         attrs["is_active"] = changes["is_active"]
     if "position" in changes:
-        position = changes["position"]
-        if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 32767:
-            problems["position"] = [_("Must be a whole number from 0 to 32767.")]
-        attrs["position"] = position
+        attrs["position"] = collect(problems, "position", check_int, changes["position"], low=0, high=32767)
     refuse(problems)
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)

@@ -3,7 +3,6 @@ supersedes the earlier versions), record the customer's rejection or acceptance.
 proposal into a loan application in the same transaction, without re-typing."""
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -23,23 +22,13 @@ from lendcrm.pipeline.selectors import visible_proposals
 from lendcrm.pipeline.services.common import bump
 from lendcrm.pipeline.services.opportunities import enter_stage, lock_opportunity, refuse_closed
 from lendcrm.pipeline.terms import TERM_FIELDS, clean_facilities
-from lendcrm.pipeline.validation import Invalid, Problems, check_long_text, collect, refuse
+from lendcrm.pipeline.validation import Invalid, Problems, check_future_date, check_long_text, collect, refuse
 
 PROPOSAL_AUDIT_FIELDS = ("opportunity_id", "number", "status", "summary", "conditions", "valid_until")
 PROPOSAL_INPUT = frozenset({"facilities", "guarantors", "summary", "conditions", "valid_until"})
 MAX_GUARANTORS = 20
 # Stages a proposal may be drafted or issued in; issuing moves an earlier opportunity to "proposal".
 _BEFORE_PROPOSAL = (Stage.QUALIFY, Stage.NEEDS_ANALYSIS)
-
-
-def _valid_until(value: object) -> date | None:
-    if value is None:
-        return None
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise Invalid(_("Must be a date."))
-    if value < timezone.localdate():
-        raise Invalid(_("May not be in the past."))
-    return value
 
 
 def _guarantor_ids(value: object) -> list[int]:
@@ -65,17 +54,15 @@ def _clean(data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         if name in data:
             attrs[name] = collect(problems, name, check_long_text, data[name])
     if "valid_until" in data:
-        attrs["valid_until"] = collect(problems, "valid_until", _valid_until, data["valid_until"])
+        attrs["valid_until"] = collect(problems, "valid_until", check_future_date, data["valid_until"])
     if "guarantors" in data:
         attrs["guarantors"] = collect(problems, "guarantors", _guarantor_ids, data["guarantors"])
-    facilities_problem: dict[str, list[str]] = {}
     if creating or "facilities" in data:
         try:
             attrs["facilities"] = clean_facilities(data.get("facilities") or [])
         except errors.ValidationFailed as exc:
-            facilities_problem = exc.field_errors
-    for key, messages in facilities_problem.items():
-        problems.setdefault(key, []).extend(messages)
+            for key, messages in exc.field_errors.items():
+                problems.setdefault(key, []).extend(messages)
     refuse(problems)
     return attrs
 
