@@ -364,6 +364,13 @@ def makers(application: Application, memo: CreditMemo | None) -> set[int]:
     return found
 
 
+def delegations_in_force(user: User, day: date) -> QuerySet[Delegation]:
+    """The user's delegations valid on `day` and not revoked."""
+    return Delegation.objects.filter(
+        user_id=user.pk, revoked_at__isnull=True, valid_from__lte=day, expires_on__gte=day
+    )
+
+
 def delegations_on(user: User, when: date) -> list[Delegation]:
     """The user's delegations in force on `when`, or PermissionDenied saying why there are none; one query."""
     held = list(Delegation.objects.filter(user_id=user.pk).select_related("level"))
@@ -494,11 +501,7 @@ def decision_queue(
     oldest first, annotated `overdue` (past the status's turnaround target); never their own, always
     within scope. Ranks only: the limits are checked against the state when deciding."""
     day = when or timezone.localdate()
-    held = list(
-        Delegation.objects.filter(
-            user_id=viewer.pk, revoked_at__isnull=True, valid_from__lte=day, expires_on__gte=day
-        ).values_list("level__rank", "level__is_committee")
-    )
+    held = list(delegations_in_force(viewer, day).values_list("level__rank", "level__is_committee"))
     single = [rank for rank, is_committee in held if not is_committee]
     committee = [rank for rank, is_committee in held if is_committee]
     can = Q(pk__in=[])

@@ -172,16 +172,6 @@ class GradeChoiceField(forms.ModelChoiceField):
         return grade_label(obj)
 
 
-MEMO_SECTIONS = (
-    "business",
-    "industry",
-    "financial_analysis",
-    "security_analysis",
-    "risks",
-    "recommendation",
-)
-
-
 class MemoForm(forms.Form):
     risk_grade = GradeChoiceField(
         label=_("Risk grade"), queryset=RiskGrade.objects.order_by("grade"), required=False, empty_label="—"

@@ -16,9 +16,9 @@ from lendcrm.core import errors
 from lendcrm.core.models import User
 from lendcrm.core.roles import Role
 from lendcrm.origination import figures, ratios, selectors, services
-from lendcrm.origination.forms import MEMO_SECTIONS, MemoForm, StatementForm, refuse
+from lendcrm.origination.forms import MemoForm, StatementForm, refuse
 from lendcrm.origination.models import Application, FinancialStatement, MemoRevision, RiskGrade
-from lendcrm.origination.services.memo import MEMO_STATUSES
+from lendcrm.origination.services.memo import MEMO_SECTIONS, MEMO_STATUSES
 from lendcrm.origination.views import posted_version, refusal_status, refusal_text
 from lendcrm.pipeline.models import Product
 from lendcrm.web.pages import Edit, acting_user, save_edit, workspace_view

@@ -38,7 +38,6 @@ from lendcrm.origination.models import (
     Application,
     CommitteeVote,
     Condition,
-    Delegation,
     Status,
 )
 from lendcrm.origination.services.applications import (
@@ -381,14 +380,9 @@ def detail_context(request: HttpRequest, pk: object, **bound: Any) -> dict[str, 
 def _holds_delegation(user: User) -> bool:
     """Whether the user holds single-approver authority in force today (an RM may); the decision
     service still checks that it covers this application."""
-    today = timezone.localdate()
-    return Delegation.objects.filter(
-        user_id=user.pk,
-        revoked_at__isnull=True,
-        valid_from__lte=today,
-        expires_on__gte=today,
-        level__is_committee=False,
-    ).exists()
+    return (
+        authority.delegations_in_force(user, timezone.localdate()).filter(level__is_committee=False).exists()
+    )
 
 
 def checklist_editable(application: Application, statuses: list[str]) -> bool:
