@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "lendcrm.interactions",
     "lendcrm.pipeline",
     "lendcrm.origination",
+    "lendcrm.servicing",
+    "lendcrm.monitoring",
 ]
 
 MIDDLEWARE = [

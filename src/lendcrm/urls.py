@@ -10,6 +10,8 @@ api_v1 = [
     path("", include("lendcrm.interactions.urls")),
     path("", include("lendcrm.pipeline.urls")),
     path("", include("lendcrm.origination.urls")),
+    path("", include("lendcrm.servicing.urls")),
+    path("", include("lendcrm.monitoring.urls")),
 ]
 
 urlpatterns = [

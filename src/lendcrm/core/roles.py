@@ -10,6 +10,7 @@ class Role(models.TextChoices):
     CREDIT_APPROVER = "credit_approver", _("Credit approver")
     COMMITTEE_MEMBER = "committee_member", _("Committee member")
     PORTFOLIO_MONITOR = "portfolio_monitor", _("Portfolio monitor")
+    LOAN_OPERATIONS = "loan_operations", _("Loan operations")
     SERVICE_AGENT = "service_agent", _("Service agent")
     COMPLIANCE_OFFICER = "compliance_officer", _("Compliance officer")
     ADMINISTRATOR = "administrator", _("Administrator")
@@ -22,6 +23,7 @@ PORTFOLIO_WIDE_ROLES = frozenset(
         Role.CREDIT_APPROVER,
         Role.COMMITTEE_MEMBER,
         Role.PORTFOLIO_MONITOR,
+        Role.LOAN_OPERATIONS,
         Role.COMPLIANCE_OFFICER,
     }
 )
@@ -29,3 +31,10 @@ PORTFOLIO_WIDE_ROLES = frozenset(
 COVERAGE_ROLES = frozenset({Role.RELATIONSHIP_MANAGER, Role.SERVICE_AGENT})
 # Roles that may create and change customer data (the administrator manages users, not customers).
 CUSTOMER_WRITE_ROLES = frozenset({Role.RELATIONSHIP_MANAGER, Role.CREDIT_ANALYST, Role.SERVICE_AGENT})
+# Loan operations books facilities, pays out drawdowns and posts repayments.
+BOOKING_ROLES = frozenset({Role.LOAN_OPERATIONS})
+# Post-loan work: statements, covenants, projects, reviews, signals, watchlist, classification proposals.
+MONITORING_ROLES = frozenset({Role.PORTFOLIO_MONITOR})
+# Who may approve a monitoring change (classification, waiver, restructuring, leaving the watchlist) made
+# by someone else: the four-eyes second pair.
+OVERSIGHT_APPROVER_ROLES = frozenset({Role.PORTFOLIO_MONITOR, Role.CREDIT_APPROVER})

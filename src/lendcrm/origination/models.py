@@ -45,6 +45,7 @@ class Status(models.TextChoices):
     OFFER_ACCEPTED = "offer_accepted", _("Offer accepted")
     CONDITIONS_MET = "conditions_met", _("Conditions precedent met")
     READY_TO_DISBURSE = "ready_to_disburse", _("Ready to disburse")
+    BOOKED = "booked", _("Booked")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     EXPIRED = "expired", _("Expired")
 

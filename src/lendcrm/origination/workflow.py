@@ -49,6 +49,8 @@ _FORWARD: dict[str, frozenset[str]] = {
     Status.OFFER_ISSUED: frozenset({Status.OFFER_ACCEPTED}),
     Status.OFFER_ACCEPTED: frozenset({Status.CONDITIONS_MET}),
     Status.CONDITIONS_MET: frozenset({Status.READY_TO_DISBURSE}),
+    # Booking the facilities (servicing.services.booking) is the last move.
+    Status.READY_TO_DISBURSE: frozenset({Status.BOOKED}),
 }
 
 TRANSITIONS: dict[str, frozenset[str]] = {

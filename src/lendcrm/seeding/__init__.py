@@ -64,6 +64,7 @@ DEMO_LOGINS: tuple[tuple[str, str], ...] = (
     ("approver", Role.CREDIT_APPROVER),
     ("committee", Role.COMMITTEE_MEMBER),
     ("monitor", Role.PORTFOLIO_MONITOR),
+    ("ops", Role.LOAN_OPERATIONS),
     ("agent", Role.SERVICE_AGENT),
     ("compliance", Role.COMPLIANCE_OFFICER),
     ("admin", Role.ADMINISTRATOR),
@@ -77,6 +78,7 @@ STAFF_PREFIX = {
     Role.CREDIT_APPROVER: "approver",
     Role.COMMITTEE_MEMBER: "committee",
     Role.PORTFOLIO_MONITOR: "monitor",
+    Role.LOAN_OPERATIONS: "ops",
     Role.COMPLIANCE_OFFICER: "compliance",
     Role.ADMINISTRATOR: "admin",
 }
@@ -85,6 +87,7 @@ HEAD_OFFICE_STAFF = {
     Role.CREDIT_APPROVER: 3,
     Role.COMMITTEE_MEMBER: 5,
     Role.PORTFOLIO_MONITOR: 3,
+    Role.LOAN_OPERATIONS: 2,
     Role.COMPLIANCE_OFFICER: 2,
     Role.ADMINISTRATOR: 1,
     Role.SERVICE_AGENT: 2,

@@ -4,11 +4,13 @@ from django.urls import path
 
 from lendcrm.core import views as core_views
 from lendcrm.interactions import views as interaction_views
+from lendcrm.monitoring import covenant_pages, oversight_pages, portfolio_pages
 from lendcrm.origination import decision_views, edit_views, memo_views
 from lendcrm.origination import views as origination_views
 from lendcrm.parties import views as party_views
 from lendcrm.pipeline import proposal_views
 from lendcrm.pipeline import views as pipeline_views
+from lendcrm.servicing import book_pages, classification_pages
 from lendcrm.web import views
 
 app_name = "ui"
@@ -98,3 +100,6 @@ urlpatterns = [
     path("audit/", core_views.audit_log, name="audit"),
     path("audit/verify/", core_views.audit_verify, name="audit-verify"),
 ]
+# Post-loan pages: each area's module lists its own paths.
+for _area in (book_pages, classification_pages, covenant_pages, oversight_pages, portfolio_pages):
+    urlpatterns += _area.urlpatterns

@@ -1,0 +1,5 @@
+"""The monitoring API: each area's module names its own paths."""
+
+from lendcrm.monitoring import covenant_api, oversight_api
+
+urlpatterns = [*covenant_api.urlpatterns, *oversight_api.urlpatterns]
