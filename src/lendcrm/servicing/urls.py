@@ -1,5 +1,5 @@
 """The servicing API: each area's module names its own paths."""
 
-from lendcrm.servicing import book_api, classification_api
+from lendcrm.servicing import book_api, classification_api, repayment_api
 
-urlpatterns = [*book_api.urlpatterns, *classification_api.urlpatterns]
+urlpatterns = [*book_api.urlpatterns, *repayment_api.urlpatterns, *classification_api.urlpatterns]

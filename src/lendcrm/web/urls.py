@@ -10,7 +10,7 @@ from lendcrm.origination import views as origination_views
 from lendcrm.parties import views as party_views
 from lendcrm.pipeline import proposal_views
 from lendcrm.pipeline import views as pipeline_views
-from lendcrm.servicing import book_pages, classification_pages
+from lendcrm.servicing import book_pages, classification_pages, repayment_pages
 from lendcrm.web import views
 
 app_name = "ui"
@@ -101,5 +101,12 @@ urlpatterns = [
     path("audit/verify/", core_views.audit_verify, name="audit-verify"),
 ]
 # Post-loan pages: each area's module lists its own paths.
-for _area in (book_pages, classification_pages, covenant_pages, oversight_pages, portfolio_pages):
+for _area in (
+    book_pages,
+    repayment_pages,
+    classification_pages,
+    covenant_pages,
+    oversight_pages,
+    portfolio_pages,
+):
     urlpatterns += _area.urlpatterns

@@ -1,0 +1,5 @@
+"""Placeholder until its owner fills it."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
