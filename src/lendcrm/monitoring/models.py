@@ -56,7 +56,7 @@ class CovenantMetric(models.TextChoices):
 
     DSCR = "dscr", _("Debt service cover (DSCR)")
     LEVERAGE = "leverage", _("Leverage (debt / EBITDA)")
-    INTEREST_COVER = "interest_cover", _("Interest cover (EBITDA / interest)")
+    INTEREST_COVER = "interest_cover", _("Interest cover (EBIT / interest)")
     CURRENT_RATIO = "current_ratio", _("Current ratio")
     GEARING = "gearing", _("Gearing (debt / equity)")
     CAPEX = "capex", _("Capital expenditure")
@@ -156,6 +156,13 @@ class CovenantTest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     waived_at = models.DateTimeField(_("waived at"), null=True, blank=True)
+    waiver_note = models.TextField(_("waiver decision note"), blank=True)
+    # Reporting documents other than statements, and undertakings: what the monitoring officer recorded.
+    complied = models.BooleanField(_("complied"), null=True, blank=True)
+    attested_on = models.DateField(_("received or attested on"), null=True, blank=True)
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["covenant", "-period_end"]
