@@ -139,6 +139,7 @@ class Signal(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    dismissal_reason = models.TextField(_("reason for dismissal"), blank=True)
 
     class Meta:
         ordering = ["-severity", "-raised_on", "-id"]
