@@ -116,6 +116,8 @@ class Facility(VersionedModel):
         default=BusinessDayRule.MODIFIED_FOLLOWING,
     )
     target_dscr = models.DecimalField(_("target DSCR"), max_digits=6, decimal_places=3, null=True, blank=True)
+    # Sculpted profile: the base-case CFADS per payment date of the facility's grid, as decimal strings.
+    sculpting_cfads = models.JSONField(_("CFADS for sculpting"), default=list, blank=True)
     # Allocation of a repayment, e.g. "fees,interest,principal"; empty means the setting's default.
     allocation_order = models.CharField(_("allocation order"), max_length=60, blank=True)
     start_date = models.DateField(_("start date"))
