@@ -1,6 +1,7 @@
 """All configuration, read from the environment once, with safe defaults for the demo."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -189,6 +190,18 @@ LENDCRM_FX_TO_BASE = {
 }
 LENDCRM_RATE_PER_CLIENT = os.environ.get("LENDCRM_RATE_PER_CLIENT", "1200/min")
 LENDCRM_RATE_PER_ADDRESS = os.environ.get("LENDCRM_RATE_PER_ADDRESS", "3000/min")
+
+# --- Post-loan: classification (issue 5, classification area; DOMAIN.md defaults) --------------------
+# Days past due beyond which a facility is at least substandard / doubtful / loss (any overdue: special
+# mention); IFRS 9 stage 2 and 3 presumptions; the restructured observation period (at least a year); the
+# share of a non-retail debtor's outstanding claims that, once non-performing, makes all of them so.
+LENDCRM_CLASSIFICATION_SUBSTANDARD_DPD = env_int("LENDCRM_CLASSIFICATION_SUBSTANDARD_DPD", 90)
+LENDCRM_CLASSIFICATION_DOUBTFUL_DPD = env_int("LENDCRM_CLASSIFICATION_DOUBTFUL_DPD", 270)
+LENDCRM_CLASSIFICATION_LOSS_DPD = env_int("LENDCRM_CLASSIFICATION_LOSS_DPD", 360)
+LENDCRM_STAGE_TWO_DPD = env_int("LENDCRM_STAGE_TWO_DPD", 30)
+LENDCRM_STAGE_THREE_DPD = env_int("LENDCRM_STAGE_THREE_DPD", 90)
+LENDCRM_RESTRUCTURED_OBSERVATION_MONTHS = max(12, env_int("LENDCRM_RESTRUCTURED_OBSERVATION_MONTHS", 12))
+LENDCRM_CONTAGION_SHARE = Decimal(os.environ.get("LENDCRM_CONTAGION_SHARE", "0.10"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "lendcrm.core.auth.TokenAuthentication",
