@@ -41,8 +41,9 @@ __all__ = [
 
 
 def ratio_field(verbose_name: object, *, null: bool = True) -> models.DecimalField:
-    """A ratio or threshold such as 1.25 (times) or 3.5 (times EBITDA)."""
-    return models.DecimalField(verbose_name, max_digits=12, decimal_places=4, null=null, blank=null)  # type: ignore[arg-type]
+    """A ratio or threshold such as 1.25 (times) or 3.5 (times EBITDA), or an amount (capex, net worth
+    covenants): as many whole digits as a money amount, four places."""
+    return models.DecimalField(verbose_name, max_digits=22, decimal_places=4, null=null, blank=null)  # type: ignore[arg-type]
 
 
 class CovenantKind(models.TextChoices):
