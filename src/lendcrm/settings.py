@@ -1,6 +1,7 @@
 """All configuration, read from the environment once, with safe defaults for the demo."""
 
 import os
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -173,6 +174,18 @@ STORAGES = {
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lendcrm"}}
+
+# --- Post-loan: schedules (issue 5, schedules area) -----------------------------------------------
+# Bank holidays on top of Saturdays and Sundays for the schedules' business-day rules: comma-separated
+# ISO dates, e.g. LENDCRM_HOLIDAYS=2027-01-01,2027-02-11.
+try:
+    LENDCRM_HOLIDAYS = frozenset(
+        date.fromisoformat(day.strip())
+        for day in os.environ.get("LENDCRM_HOLIDAYS", "").split(",")
+        if day.strip()
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured("LENDCRM_HOLIDAYS must be comma-separated ISO dates (YYYY-MM-DD).") from exc
 
 # --- API ---------------------------------------------------------------------------------------
 LENDCRM_MAX_PAGE_SIZE = env_int("LENDCRM_MAX_PAGE_SIZE", 200)
