@@ -43,7 +43,9 @@ class ScheduleTerms:
     grace_months: int = 0
     grace_kind: str = GraceKind.INTEREST_ONLY
     balloon_amount: Decimal | None = None
-    cfads: tuple[Decimal, ...] = ()  # sculpted: CFADS per period (one per payment date)
+    # sculpted: CFADS per payment date; when longer than the schedule (the facility's whole grid for a
+    # rebuild from a later start), the last figures are used, one per remaining payment date
+    cfads: tuple[Decimal, ...] = ()
     target_dscr: Decimal | None = None  # sculpted
     holidays: frozenset[date] = frozenset()  # on top of settings.LENDCRM_HOLIDAYS
 
@@ -198,7 +200,7 @@ def _check_profile_terms(terms: ScheduleTerms, periods: list[_Period]) -> None:
         target = _as_decimal(terms.target_dscr)
         if target is None or target < 1:
             problems["target_dscr"] = _("A sculpted schedule needs a target DSCR of at least 1.")
-        if len(terms.cfads) != len(periods):
+        if len(terms.cfads) < len(periods):
             problems["cfads"] = _("Give one CFADS figure per payment date (%(count)d).") % {
                 "count": len(periods)
             }
@@ -302,7 +304,7 @@ def _lines(terms: ScheduleTerms, periods: list[_Period]) -> list[ScheduleLine]:
         )
         balance = closing
     if terms.profile == ScheduleProfile.SCULPTED:
-        _check_sculpted_last(terms, lines[-1])
+        _check_sculpted_last(lines[-1], _used_cfads(terms, periods)[-1])
     return lines
 
 
@@ -315,7 +317,7 @@ def _principal_rule(terms: ScheduleTerms, periods: list[_Period]) -> PrincipalRu
     if terms.profile == ScheduleProfile.BULLET:
         return lambda index, balance, interest: ZERO
     if terms.profile == ScheduleProfile.SCULPTED:
-        return _sculpted_rule(terms)
+        return _sculpted_rule(terms, _used_cfads(terms, periods))
     opening = _balance_after_grace(terms, periods, amortising[0])
     if terms.profile == ScheduleProfile.EQUAL_PRINCIPAL:
         share = round_money(opening / len(amortising), terms.currency)
@@ -352,11 +354,16 @@ def _level_instalment(opening: Decimal, balloon: Decimal, rates: list[Decimal]) 
     return (opening * growth - balloon) / total
 
 
-def _sculpted_rule(terms: ScheduleTerms) -> PrincipalRule:
+def _used_cfads(terms: ScheduleTerms, periods: list[_Period]) -> tuple[Decimal, ...]:
+    """The CFADS figures of this schedule's payment dates: the last one per period."""
+    return tuple(Decimal(c) for c in terms.cfads[len(terms.cfads) - len(periods) :])
+
+
+def _sculpted_rule(terms: ScheduleTerms, cfads: tuple[Decimal, ...]) -> PrincipalRule:
     target = Decimal(terms.target_dscr or 1)
 
     def principal(index: int, balance: Decimal, interest: Decimal) -> Decimal:
-        debt_service = round_money(Decimal(terms.cfads[index]) / target, terms.currency)
+        debt_service = round_money(cfads[index] / target, terms.currency)
         if debt_service < interest:
             raise errors.field_error(
                 "cfads",
@@ -368,9 +375,9 @@ def _sculpted_rule(terms: ScheduleTerms) -> PrincipalRule:
     return principal
 
 
-def _check_sculpted_last(terms: ScheduleTerms, line: ScheduleLine) -> None:
+def _check_sculpted_last(line: ScheduleLine, cfads: Decimal) -> None:
     """The last period takes the rest; refused when its CFADS cannot pay that debt service."""
-    if line.principal + line.interest > Decimal(terms.cfads[line.number - 1]):
+    if line.instalment > cfads:
         raise errors.field_error(
             "cfads",
             _("The CFADS cannot repay the loan: the last period's debt service exceeds its CFADS."),
