@@ -215,6 +215,12 @@ LENDCRM_STAGE_TWO_DPD = env_int("LENDCRM_STAGE_TWO_DPD", 30)
 LENDCRM_STAGE_THREE_DPD = env_int("LENDCRM_STAGE_THREE_DPD", 90)
 LENDCRM_RESTRUCTURED_OBSERVATION_MONTHS = max(12, env_int("LENDCRM_RESTRUCTURED_OBSERVATION_MONTHS", 12))
 LENDCRM_CONTAGION_SHARE = Decimal(os.environ.get("LENDCRM_CONTAGION_SHARE", "0.10"))
+
+# --- Post-loan: booking and drawdowns (issue 5, book area) -----------------------------------------
+# The day count a facility is booked with unless loan operations chooses another (CNY loans: ACT/360),
+# and the availability period of a term loan booked without one (drawdowns up to N months after start).
+LENDCRM_DEFAULT_DAY_COUNT = os.environ.get("LENDCRM_DEFAULT_DAY_COUNT", "act_360")
+LENDCRM_AVAILABILITY_MONTHS = env_int("LENDCRM_AVAILABILITY_MONTHS", 3)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "lendcrm.core.auth.TokenAuthentication",
