@@ -9,10 +9,10 @@ over it (the check: five queries).
 
 Rules, in one place:
 * Exposure of the group = requested facilities of this application + facilities of the group's other
-  applications that are approved but not yet booked (`EXPOSURE_STATUSES`), borrowed by any member of the
-  group (the borrower's parties connected by control, group, sponsor or guarantee links), summed per
-  currency and converted to the base currency (`risk.to_base`). Issue 5 adds booked facilities in
-  `_existing_sources`.
+  applications that are approved but not yet booked (`EXPOSURE_STATUSES`) + the limits of the group's
+  active booked facilities, borrowed by any member of the group (the borrower's parties connected by
+  control, group, sponsor or guarantee links), summed per currency and converted to the base currency
+  (`risk.to_base`).
 * A level's limit covers an application when the group total ≤ its maximum (none: unlimited), the memo's
   grade ≤ its worst grade (higher grades are worse) and every requested product is among its products
   (none listed: all products).
@@ -36,6 +36,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,7 +64,7 @@ from lendcrm.origination.selectors import visible_applications
 from lendcrm.parties import graph
 from lendcrm.parties.models import CONNECTING_KINDS, Party
 
-# Approved but not yet booked: each counts against the group until issue 5 books it as a facility.
+# Approved but not yet booked: each counts against the group until it is booked; then its facilities do.
 EXPOSURE_STATUSES = (
     Status.APPROVED,
     Status.APPROVED_WITH_CONDITIONS,
@@ -72,6 +73,9 @@ EXPOSURE_STATUSES = (
     Status.CONDITIONS_MET,
     Status.READY_TO_DISBURSE,
 )
+# A booked facility counts while it is active (servicing.models.FacilityStatus.ACTIVE; servicing imports
+# origination, so the value is named here rather than imported).
+BOOKED_ACTIVE = "active"
 ZERO = Decimal("0.00")
 
 
@@ -111,16 +115,20 @@ class Exposure:
 
 def _existing_sources(application: Application, members: Any, *, by_member: bool) -> QuerySet[Any]:
     """Facilities of the group, by currency and product (and borrower when `by_member`): requested by this
-    application, and existing — approved, not yet booked, on the group's other applications. Issue 5: add
-    booked facilities here."""
+    application, and existing — approved, not yet booked, on the group's other applications, and the limits
+    of booked facilities still active (`servicing.Facility`, reached through the approved facility it was
+    booked from; a booked application counts by its facilities, a repaid one no longer counts)."""
     this = Q(application_id=application.pk)
-    existing = Q(application__status__in=EXPOSURE_STATUSES) & ~this
+    existing = (Q(application__status__in=EXPOSURE_STATUSES) | Q(booked__status=BOOKED_ACTIVE)) & ~this
     keys = ("currency", "product_id", *(("application__borrower_id",) if by_member else ()))
     return (
         ApplicationFacility.objects.filter(application__borrower_id__in=members)
         .filter(this | existing)
         .values(*keys)
-        .annotate(existing=Sum("amount", filter=existing), requested=Sum("amount", filter=this))
+        .annotate(
+            existing=Sum(Coalesce("booked__limit", "amount"), filter=existing),
+            requested=Sum("amount", filter=this),
+        )
         .order_by()
     )
 
