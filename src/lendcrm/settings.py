@@ -175,6 +175,14 @@ STORAGES = {
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lendcrm"}}
 
+# --- Post-loan: covenants and project finance (issue 5, covenants area) ------------------------------
+# A covenant breach opens a task for the facility's monitoring officer (or the party's lead RM) due this
+# many days after the test; a new project's distribution lock-up and event-of-default DSCR thresholds
+# (DOMAIN.md: lock-up at 1.10-1.15x, default below 1.05x) unless its term sheet says otherwise.
+LENDCRM_COVENANT_ACTION_DAYS = env_int("LENDCRM_COVENANT_ACTION_DAYS", 14)
+LENDCRM_PROJECT_LOCKUP_DSCR = Decimal(os.environ.get("LENDCRM_PROJECT_LOCKUP_DSCR", "1.10"))
+LENDCRM_PROJECT_DEFAULT_DSCR = Decimal(os.environ.get("LENDCRM_PROJECT_DEFAULT_DSCR", "1.05"))
+
 # --- Post-loan: schedules (issue 5, schedules area) -----------------------------------------------
 # Bank holidays on top of Saturdays and Sundays for the schedules' business-day rules: comma-separated
 # ISO dates, e.g. LENDCRM_HOLIDAYS=2027-01-01,2027-02-11.

@@ -1,6 +1,6 @@
 """Every write to interactions and tasks: one transaction each, audited in the same transaction."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -453,6 +453,39 @@ def create_task(
             changes={"after": audit.snapshot(task, TASK_FIELDS)},
         )
     return task
+
+
+@dataclass(frozen=True)
+class SystemTask:
+    """A task the system opens for someone, e.g. the action a covenant breach needs."""
+
+    party_id: int
+    assignee_id: int
+    title: str
+    due_date: date
+    kind: str = TaskKind.FOLLOW_UP
+    description: str = ""
+
+
+def open_system_tasks(*, tasks: Sequence[SystemTask]) -> list[Task]:
+    """Open tasks for the people a rule names, in one insert: no actor and no access check (the caller
+    chose who is responsible); it runs inside the caller's transaction, whose audit event covers them."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("open_system_tasks must run inside the caller's transaction")
+    return Task.objects.bulk_create(
+        [
+            Task(
+                party_id=task.party_id,
+                kind=task.kind,
+                title=task.title[:200],
+                description=task.description,
+                assignee_id=task.assignee_id,
+                created_by=None,
+                due_date=task.due_date,
+            )
+            for task in tasks
+        ]
+    )
 
 
 def _locked_task(actor: User, task: Task, expected_version: int | None) -> Task:

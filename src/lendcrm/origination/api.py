@@ -28,6 +28,7 @@ from lendcrm.core.api import (
     with_etag,
 )
 from lendcrm.core.models import User
+from lendcrm.monitoring.services.statements import submit_statement
 from lendcrm.origination import figures, selectors, services
 from lendcrm.origination.models import Application, CreditMemo
 from lendcrm.origination.serializers import (
@@ -300,13 +301,14 @@ class StatementList(APIView):
         request=StatementInput,
         responses={201: FinancialStatementSerializer, **problems(400, 403, 404, 422)},
         parameters=[IDEMPOTENCY_PARAMETER],
-        summary="Enter a party's statement for one period (the same period and kind is replaced)",
+        summary="Enter a party's statement for a period (same period and kind: replaced), test covenants",
     )
     @idempotent
     def post(self, request: Request) -> Response:
         actor = acting_user(request)
         data = parse(StatementInput, request.data)
-        statement = services.save_statement(
+        # Through monitoring's submission, so the borrower's covenant tests run on the new data.
+        submitted = submit_statement(
             actor=actor,
             party_id=data["party"],
             period_end=data["period_end"],
@@ -315,7 +317,7 @@ class StatementList(APIView):
             currency=data["currency"],
             lines=dict(data["lines"]),
         )
-        statement = selectors.get_statement(viewer=actor, statement_id=statement.pk)
+        statement = selectors.get_statement(viewer=actor, statement_id=submitted.statement.pk)
         return with_etag(
             Response(FinancialStatementSerializer(statement).data, status=status.HTTP_201_CREATED), statement
         )
