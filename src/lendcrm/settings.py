@@ -229,6 +229,14 @@ LENDCRM_CONTAGION_SHARE = Decimal(os.environ.get("LENDCRM_CONTAGION_SHARE", "0.1
 # and the availability period of a term loan booked without one (drawdowns up to N months after start).
 LENDCRM_DEFAULT_DAY_COUNT = os.environ.get("LENDCRM_DEFAULT_DAY_COUNT", "act_360")
 LENDCRM_AVAILABILITY_MONTHS = env_int("LENDCRM_AVAILABILITY_MONTHS", 3)
+# --- Post-loan: repayments (issue 5, repayments area) ----------------------------------------------
+# The order a repayment settles each due instalment's parts in, unless the facility names its own; the
+# prepayment fee in percent of the principal repaid early (0: none; the bank's tariff may set one).
+LENDCRM_REPAYMENT_ORDER = os.environ.get("LENDCRM_REPAYMENT_ORDER", "fees,interest,principal")
+LENDCRM_PREPAYMENT_FEE_PCT = Decimal(os.environ.get("LENDCRM_PREPAYMENT_FEE_PCT", "0"))
+# Rows a core-banking repayment file may hold (larger files are split by the sender).
+LENDCRM_REPAYMENT_IMPORT_MAX_ROWS = env_int("LENDCRM_REPAYMENT_IMPORT_MAX_ROWS", 5000)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "lendcrm.core.auth.TokenAuthentication",
