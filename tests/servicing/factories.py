@@ -37,6 +37,14 @@ def branch() -> Branch:
     )
 
 
+def other_branch() -> Branch:
+    """A second branch, whose relationship managers do not see the factory's borrowers."""
+    found = Branch.objects.filter(code="BK02").first()
+    return found or core_services.create_branch(
+        actor=None, code="BK02", name="Harbin Songbei", local_name="哈尔滨松北支行"
+    )
+
+
 def staff(username: str, role: str, *, at: Branch | None = None) -> User:
     """A member of staff with one role, made the first time it is asked for."""
     found = User.objects.filter(username=username).first()

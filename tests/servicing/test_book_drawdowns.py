@@ -5,11 +5,19 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from lendcrm.core import errors
 from lendcrm.core.models import AuditEvent
 from lendcrm.core.roles import Role
-from lendcrm.origination.models import Condition, ConditionKind, ConditionStatus, Decision
+from lendcrm.origination.models import (
+    AuthorityLevel,
+    AuthorityMatrix,
+    Condition,
+    ConditionKind,
+    ConditionStatus,
+    Decision,
+)
 from lendcrm.servicing.models import Drawdown, Facility, Instalment
 from lendcrm.servicing.selectors import current_schedule
 from lendcrm.servicing.services import draw
@@ -97,9 +105,23 @@ def test_refusals_change_nothing(amount: Decimal, value_date: date, code: str) -
 
 def test_an_open_condition_precedent_stops_the_payout() -> None:
     facility = undrawn()
-    decision = Decision.objects.filter(application_id=facility.application_id).first()
-    if decision is None:
-        pytest.skip("the stand-in decision records no Decision row")
+    level = AuthorityLevel.objects.order_by("rank").first()
+    matrix = AuthorityMatrix.objects.order_by("id").first()
+    assert level is not None
+    assert matrix is not None
+    decision = Decision.objects.create(
+        application_id=facility.application_id,
+        round=2,
+        outcome="approved_with_conditions",
+        decided_by=factories.staff("bk_approver", Role.CREDIT_APPROVER),
+        decided_at=timezone.now(),
+        level=level,
+        matrix=matrix,
+        memo_version=1,
+        risk_grade=4,
+        group_exposure=Decimal("1000000.00"),
+        exposure_currency="CNY",
+    )
     Condition.objects.create(
         application_id=facility.application_id,
         decision=decision,
@@ -110,6 +132,8 @@ def test_an_open_condition_precedent_stops_the_payout() -> None:
     with pytest.raises(errors.Conflict) as refused:
         factories.draw_facility(facility, Decimal("1000.00"), START)
     assert refused.value.code == "conditions_open"
+    Condition.objects.update(status=ConditionStatus.MET)
+    factories.draw_facility(facility, Decimal("1000.00"), START)
 
 
 def test_the_same_reference_is_a_retry_or_a_conflict() -> None:
