@@ -100,6 +100,7 @@ class SignalRule(models.TextChoices):
     KYC_OVERDUE = "kyc_overdue", _("KYC review overdue")
     COMPLAINTS = "complaints", _("Complaints")
     REVIEW_OVERDUE = "review_overdue", _("Review overdue")
+    GROUP_NPL = "group_npl", _("Group member non-performing")
 
 
 class Severity(models.IntegerChoices):
