@@ -357,6 +357,24 @@ def test_rounding_is_half_up() -> None:
     assert [(str(line.principal), str(line.interest)) for line in lines] == [("1000.50", "10.01")]
 
 
+def test_a_true_half_cent_rounds_up_whatever_the_day_count_fraction() -> None:
+    # 30.00 at 30 % ACT/360 for 31 days: 30 · 30 · 31 / 36000 = 27900 / 36000 = 0.775 exactly -> 0.78.
+    # (Multiplying by a rounded 31/360 = 0.086111... first gives 0.77499... -> 0.77: found by Hypothesis.)
+    lines = build_schedule(
+        terms(
+            principal=D("30.00"),
+            annual_rate_pct=D("30"),
+            start_date=date(2000, 1, 1),
+            maturity_date=date(2000, 2, 1),
+            frequency_months=1,
+            profile="bullet",
+            day_count="act_360",
+            business_day_rule="none",
+        )
+    )
+    assert [str(line.interest) for line in lines] == ["0.78"]
+
+
 def test_equal_principal_rounds_each_share_and_leaves_the_rest_to_the_last() -> None:
     # 100.00 over 3 months at 0 %: 100/3 = 33.333... -> 33.33, 33.33, the rest 33.34.
     # 0.05 over 2 months: 0.025 -> 0.03 (half-up), the rest 0.02.

@@ -271,6 +271,12 @@ def _period_rate(terms: ScheduleTerms, period: _Period) -> Decimal:
     return Decimal(terms.annual_rate_pct) * period.days / (HUNDRED * period.basis)
 
 
+def _interest(terms: ScheduleTerms, period: _Period, balance: Decimal) -> Decimal:
+    """balance · rate · days / (100 · basis), divided once at the end so a true half cent rounds up."""
+    accrued = balance * Decimal(terms.annual_rate_pct) * period.days / (HUNDRED * period.basis)
+    return round_money(accrued, terms.currency)
+
+
 def _lines(terms: ScheduleTerms, periods: list[_Period]) -> list[ScheduleLine]:
     principal_for = _principal_rule(terms, periods)
     lines: list[ScheduleLine] = []
@@ -278,7 +284,7 @@ def _lines(terms: ScheduleTerms, periods: list[_Period]) -> list[ScheduleLine]:
     balance = round_money(Decimal(terms.principal), terms.currency)
     last = len(periods) - 1
     for index, period in enumerate(periods):
-        interest = round_money(balance * _period_rate(terms, period), terms.currency)
+        interest = _interest(terms, period, balance)
         capitalised = nothing
         if period.grace and terms.grace_kind == GraceKind.CAPITALISED:
             capitalised, interest, principal = interest, nothing, nothing
@@ -336,7 +342,7 @@ def _balance_after_grace(terms: ScheduleTerms, periods: list[_Period], first_amo
     if terms.grace_kind == GraceKind.CAPITALISED:
         for period in periods[:first_amortising]:
             if period.grace:
-                balance += round_money(balance * _period_rate(terms, period), terms.currency)
+                balance += _interest(terms, period, balance)
     return balance
 
 
