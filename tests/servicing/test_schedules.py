@@ -6,6 +6,7 @@ takes whatever principal is left.
 
 from datetime import date
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,9 @@ from lendcrm.servicing.schedules import ScheduleLine, ScheduleTerms, build_sched
 Row = tuple[date, str, str, str, str]
 
 
-def terms(**overrides: object) -> ScheduleTerms:
+def terms(**overrides: Any) -> ScheduleTerms:
     """100,000.00 CNY at 6 % a year, quarterly over one year from the 15th, 30/360: r = 1.5 % a quarter."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "principal": D("100000.00"),
         "currency": "CNY",
         "annual_rate_pct": D("6"),
@@ -29,7 +30,7 @@ def terms(**overrides: object) -> ScheduleTerms:
         "business_day_rule": "modified_following",
     }
     values.update(overrides)
-    return ScheduleTerms(**values)  # type: ignore[arg-type]
+    return ScheduleTerms(**values)
 
 
 def rows(lines: list[ScheduleLine]) -> list[Row]:
@@ -168,9 +169,7 @@ def test_sculpted_debt_service_is_cfads_over_target_dscr() -> None:
     #   3: CFADS 350000.00 -> DS 280000.00; interest 17952.00; principal 262048.00 -> 186752.00
     #   4: the rest 186752.00 + interest 186752 · 0.04 = 7470.08 -> DS 194222.08;
     #      CFADS 242777.60 = 194222.08 · 1.25, so the last DSCR is 1.25 too
-    lines = build_schedule(
-        terms(**SCULPTED, cfads=(D("400000"), D("375000"), D("350000"), D("242777.60")))  # type: ignore[arg-type]
-    )
+    lines = build_schedule(terms(**SCULPTED, cfads=(D("400000"), D("375000"), D("350000"), D("242777.60"))))
     assert rows(lines) == [
         (date(2026, 9, 16), "1000000.00", "280000.00", "40000.00", "720000.00"),
         (date(2027, 3, 16), "720000.00", "271200.00", "28800.00", "448800.00"),
@@ -185,7 +184,7 @@ def test_sculpted_rebuild_uses_the_last_cfads_figures() -> None:
     rebuilt = dict(
         SCULPTED, principal=D("720000.00"), start_date=date(2026, 9, 16), anchor_date=date(2026, 3, 16)
     )
-    lines = build_schedule(terms(**rebuilt, cfads=whole_grid))  # type: ignore[arg-type]
+    lines = build_schedule(terms(**rebuilt, cfads=whole_grid))
     assert [line.principal for line in lines] == [D("271200.00"), D("262048.00"), D("186752.00")]
 
 
@@ -193,18 +192,18 @@ def test_sculpted_refuses_cfads_that_cannot_repay() -> None:
     # The last period needs 194222.08 of debt service; 194222.07 of CFADS cannot pay it.
     short_at_the_end = (D("400000"), D("375000"), D("350000"), D("194222.07"))
     with pytest.raises(errors.ValidationFailed) as refused:
-        build_schedule(terms(**SCULPTED, cfads=short_at_the_end))  # type: ignore[arg-type]
+        build_schedule(terms(**SCULPTED, cfads=short_at_the_end))
     assert set(refused.value.field_errors) == {"cfads"}
     # 49999.99 / 1.25 = 39999.99 does not cover the first period's interest of 40000.00.
     not_covering_interest = (D("49999.99"), D("375000"), D("350000"), D("900000"))
     with pytest.raises(errors.ValidationFailed) as refused:
-        build_schedule(terms(**SCULPTED, cfads=not_covering_interest))  # type: ignore[arg-type]
+        build_schedule(terms(**SCULPTED, cfads=not_covering_interest))
     assert set(refused.value.field_errors) == {"cfads"}
 
 
 def test_sculpted_repaid_early_stops_at_zero() -> None:
     # CFADS that would repay more than the balance: principal stops at the balance, later lines are empty.
-    lines = build_schedule(terms(**SCULPTED, cfads=(D("2000000"),) * 4))  # type: ignore[arg-type]
+    lines = build_schedule(terms(**SCULPTED, cfads=(D("2000000"),) * 4))
     assert [line.principal for line in lines] == [D("1000000.00"), D("0.00"), D("0.00"), D("0.00")]
     assert [line.interest for line in lines] == [D("40000.00"), D("0.00"), D("0.00"), D("0.00")]
 
@@ -440,7 +439,7 @@ def test_maturity_moved_by_the_business_day_rule() -> None:
         ({"profile": "sculpted", "cfads": (D("50000"),) * 3, "target_dscr": D("1.2")}, "cfads"),
     ],
 )
-def test_bad_terms_are_refused_with_the_field_named(overrides: dict[str, object], field: str) -> None:
+def test_bad_terms_are_refused_with_the_field_named(overrides: dict[str, Any], field: str) -> None:
     with pytest.raises(errors.ValidationFailed) as refused:
         build_schedule(terms(**overrides))
     assert field in refused.value.field_errors
