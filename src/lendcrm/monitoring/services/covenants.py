@@ -359,7 +359,7 @@ def _open_actions(breached: list[CovenantTest], as_of: date) -> list[int]:
 
 
 # --- adding a covenant ----------------------------------------------------------------------------
-def _covenant_problems(values: dict[str, Any], facility_start: date) -> dict[str, list[str]]:
+def _covenant_problems(values: dict[str, Any], facility_start: date, maturity: date) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     kind = values["kind"]
     name = values["name"]
@@ -391,8 +391,8 @@ def _covenant_problems(values: dict[str, Any], facility_start: date) -> dict[str
     first = values["first_test_date"]
     if not isinstance(first, date) or isinstance(first, datetime):
         problems["first_test_date"] = [_("A date is required.")]
-    elif first <= facility_start:
-        problems["first_test_date"] = [_("The first test comes after the facility starts.")]
+    elif not facility_start < first <= maturity:
+        problems["first_test_date"] = [_("The first test falls after the start and by the maturity.")]
     return problems
 
 
@@ -426,7 +426,7 @@ def add_covenant(
         "due_days": due_days,
         "description": description,
     }
-    problems = _covenant_problems(values, facility.start_date)
+    problems = _covenant_problems(values, facility.start_date, facility.maturity_date)
     if problems:
         raise errors.ValidationFailed(field_errors=problems)
     if facility.status != FacilityStatus.ACTIVE:

@@ -251,11 +251,11 @@ def save_cash_flows(
         clean, row_problems = _row_problems(index, row)
         problems.update(row_problems)
         clean_rows.append(clean)
-    ends = [r["period_end"] for r in clean_rows]
-    if not problems and len(set(ends)) != len(ends):
-        problems["rows"] = [_("Each period end appears once.")]
     if problems:
         raise errors.ValidationFailed(field_errors=problems)
+    ends = [r["period_end"] for r in clean_rows]
+    if len(set(ends)) != len(ends):
+        raise errors.field_error("rows", _("Each period end appears once."))
     clean_rows.sort(key=lambda r: r["period_end"])
     with transaction.atomic():
         project = locked_row(
