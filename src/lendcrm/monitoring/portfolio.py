@@ -193,3 +193,47 @@ def window(as_of: date, within: int) -> date:
             _("Choose 30, 60 or 90 days."), field_errors={"within": [_("Choose 30, 60 or 90 days.")]}
         )
     return as_of + timedelta(days=within)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """What falls due within the window: covenant tests not yet due, reviews and visits (overdue ones
+    counted apart), open breaches and the live watchlist — first rows and counts."""
+
+    as_of: date
+    until: date
+    tests: list[Any]
+    test_count: int
+    reviews: list[Any]
+    review_count: int
+    overdue_reviews: int
+    breaches: list[Any]
+    breach_count: int
+    watch: list[Any]
+    watch_count: int
+
+
+def upcoming(*, viewer: User, as_of: date, within: int = 30, rows: int = 10) -> Upcoming:
+    """Fixed queries (a page and a count each) through the covenant and oversight selectors."""
+    from lendcrm.monitoring import covenant_selectors, oversight_selectors
+    from lendcrm.monitoring.oversight_models import ReviewStatus
+
+    until = window(as_of, within)
+    tests = covenant_selectors.upcoming_tests(viewer=viewer, as_of=as_of, until=until)
+    scheduled = oversight_selectors.review_list(viewer=viewer, status=ReviewStatus.SCHEDULED)
+    reviews = scheduled.filter(due_date__gte=as_of, due_date__lte=until)
+    breaches = covenant_selectors.breaches(viewer=viewer)
+    watch = oversight_selectors.watchlist(viewer=viewer, live_only=True)
+    return Upcoming(
+        as_of=as_of,
+        until=until,
+        tests=list(tests[:rows]),
+        test_count=tests.count(),
+        reviews=list(reviews[:rows]),
+        review_count=reviews.count(),
+        overdue_reviews=scheduled.filter(due_date__lt=as_of).count(),
+        breaches=list(breaches[:rows]),
+        breach_count=breaches.count(),
+        watch=list(watch[:rows]),
+        watch_count=watch.count(),
+    )
