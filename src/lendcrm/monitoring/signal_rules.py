@@ -21,6 +21,7 @@ from lendcrm.origination import ratios
 from lendcrm.origination.models import CreditMemo, FinancialLine, FinancialStatement, StatementKind
 from lendcrm.parties.models import Party
 from lendcrm.servicing.models import Category, ClassificationChange, Drawdown, Facility, FacilityStatus
+from lendcrm.servicing.services.classification import contagion_reviews
 
 CATEGORY_RANK = {value: rank for rank, value in enumerate(Category.values)}
 HUNDRED = Decimal(100)
@@ -400,3 +401,22 @@ RULES: tuple[Callable[[list[int], date], list[Hit]], ...] = (
 def evaluate(party_ids: list[int], as_of: date) -> list[Hit]:
     """Every rule over one chunk of parties."""
     return [hit for rule in RULES for hit in rule(party_ids, as_of)]
+
+
+def group_npl(as_of: date, party_ids: list[int] | None) -> dict[int, list[Hit]]:
+    """A group member's non-performing loan is a reason to review the other members (DOMAIN.md: a review,
+    not a downgrade): medium, per member and NPL party. Computed once per run, not per chunk, because
+    the classification service walks the groups of the NPL borrowers."""
+    found = contagion_reviews(as_of=as_of, party_ids=party_ids)
+    names = dict(
+        Party.objects.filter(pk__in={npl for _member, npl, _f in found}).values_list("id", "legal_name")
+    )
+    hits: dict[int, list[Hit]] = {}
+    for member, npl, _facility in found:
+        detail = _("%(party)s, a member of the same group, has a non-performing loan.") % {
+            "party": names.get(npl, npl)
+        }
+        hits.setdefault(member, []).append(
+            Hit(member, None, SignalRule.GROUP_NPL, f"group_npl:{npl}", Severity.MEDIUM, detail)
+        )
+    return hits

@@ -41,11 +41,12 @@ def _universe(party_ids: Iterable[int] | None) -> tuple[list[int], set[int]]:
 
 
 def _evaluate_chunk(
-    party_ids: list[int], watched: set[int], as_of: date
+    party_ids: list[int], watched: set[int], as_of: date, group_hits: dict[int, list[signal_rules.Hit]]
 ) -> tuple[list[Signal], list[Signal], list[Signal]]:
     """Raise, refresh and clear the chunk's signals: (raised, refreshed, cleared)."""
     looked_at = [p for p in party_ids if p in watched]
-    hits = {(h.party_id, h.rule, h.subject): h for h in signal_rules.evaluate(looked_at, as_of)}
+    found = signal_rules.evaluate(looked_at, as_of) + [h for p in looked_at for h in group_hits.get(p, ())]
+    hits = {(h.party_id, h.rule, h.subject): h for h in found}
     open_now: dict[Key, Signal] = {}
     dismissed: dict[Key, int] = {}
     for row in Signal.objects.filter(party_id__in=party_ids).exclude(status=SignalStatus.CLEARED):
@@ -97,9 +98,10 @@ def evaluate_signals(*, as_of: date, party_ids: Iterable[int] | None = None) -> 
     number of signals raised, changed or cleared."""
     changed = 0
     everyone, watched = _universe(party_ids)
+    group_hits = signal_rules.group_npl(as_of, None if party_ids is None else everyone)
     for chunk in chunks(everyone):
         with transaction.atomic():
-            raised, refreshed, cleared = _evaluate_chunk(chunk, watched, as_of)
+            raised, refreshed, cleared = _evaluate_chunk(chunk, watched, as_of, group_hits)
             if raised or cleared:
                 audit.record(
                     actor=None,
