@@ -189,8 +189,11 @@ def test_every_approved_facility_needs_an_entry() -> None:
             )
     with pytest.raises(errors.ValidationFailed) as refused:
         book_application(
-            actor=factories.ops(), application_id=application.pk, start_date="2026-01-15", facilities=[]
-        )  # type: ignore[arg-type]
+            actor=factories.ops(),
+            application_id=application.pk,
+            start_date="2026-01-15",  # type: ignore[arg-type]
+            facilities=[],
+        )
     assert "start_date" in refused.value.field_errors
 
 

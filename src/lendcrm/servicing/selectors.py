@@ -76,6 +76,8 @@ def schedule_of(
     if facility is None:
         raise errors.NotFound()
     wanted = facility.schedule_version if version is None else version
+    if version is not None and not 1 <= version <= facility.schedule_version:
+        raise errors.NotFound(code="no_such_schedule_version")
     lines = Instalment.objects.filter(facility_id=facility.pk, schedule_version=wanted).order_by("number")
     return facility, list(lines)
 
