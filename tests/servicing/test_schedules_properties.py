@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +26,8 @@ from lendcrm.servicing.schedules import (
     payment_dates,
     round_money,
 )
+
+pytestmark = pytest.mark.slow
 
 PROFILES = ["annuity", "equal_principal", "bullet", "balloon"]
 DAY_COUNTS = ["act_360", "act_365f", "30_360"]
