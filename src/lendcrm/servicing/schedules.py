@@ -72,7 +72,6 @@ class ScheduleLine:
 class _Period:
     start: date
     due: date
-    grid: date  # the unadjusted payment date
     days: int
     basis: int
     grace: bool
@@ -253,7 +252,6 @@ def _periods(terms: ScheduleTerms) -> list[_Period]:
             _Period(
                 start=start,
                 due=due,
-                grid=unadjusted,
                 days=days,
                 basis=basis,
                 grace=grace,
