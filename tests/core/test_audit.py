@@ -115,3 +115,40 @@ def test_concurrent_writers_keep_the_chain_linear(branch_a: Any) -> None:
     assert not errors
     assert AuditEvent.objects.filter(action="test.concurrent").count() == 20
     assert audit.verify_chain().ok
+
+
+def test_record_many_appends_a_verifiable_chain_in_order(admin_user: User, rm_a: User) -> None:
+    audit_before = AuditEvent.objects.count()
+    with transaction.atomic():
+        audit.record(actor=admin_user, action="one.before", object_type="thing", object_id=0)
+        written = audit.record_many(
+            actor=None,
+            entries=[
+                audit.Entry("thing.changed", "thing", n, party_id=n, changes={"after": {"n": n}})
+                for n in range(1, 6)
+            ],
+            batch_size=2,
+        )
+        audit.record(actor=admin_user, action="one.after", object_type="thing", object_id=6)
+    assert written == 5
+    events = list(AuditEvent.objects.order_by("id")[audit_before:])
+    assert [e.action for e in events] == ["one.before", *["thing.changed"] * 5, "one.after"]
+    assert [e.object_id for e in events] == [str(n) for n in range(7)]
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
+    assert events[3].party_id == 3
+    assert events[3].changes == {"after": {"n": 3}}
+    assert events[3].actor_id is None
+    assert audit.verify_chain().ok
+
+
+def test_record_many_with_nothing_writes_nothing(admin_user: User) -> None:
+    count = AuditEvent.objects.count()
+    with transaction.atomic():
+        assert audit.record_many(actor=None, entries=[]) == 0
+    assert AuditEvent.objects.count() == count
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_many_outside_a_transaction_is_refused() -> None:
+    with pytest.raises(RuntimeError):
+        audit.record_many(actor=None, entries=[audit.Entry("x", "thing", 1)])

@@ -86,6 +86,7 @@ ILLEGAL = [
     for target in Status
     if not workflow.allowed(source, target)
     and target not in services.applications.DECISION_MOVES | services.applications.OFFER_MOVES
+    and target != Status.BOOKED
 ]
 
 
@@ -103,6 +104,16 @@ def test_illegal_moves_are_409_and_change_nothing(
 def test_decision_outcomes_go_through_the_decisions(apps: AppFactory, analyst: User, target: str) -> None:
     refused = _refused(errors.Conflict, analyst, apps.at(Status.PENDING_DECISION), target)
     assert refused.code == "use_decisions"
+
+
+@pytest.mark.parametrize("source", [Status.READY_TO_DISBURSE, Status.DRAFT])
+def test_booking_goes_through_the_facilities(
+    apps: AppFactory, rm_a: User, analyst: User, source: str
+) -> None:
+    application = apps.at(source)
+    for actor in (rm_a, analyst):
+        refused = _refused(errors.Conflict, actor, application, Status.BOOKED)
+        assert refused.code == "use_booking"
 
 
 @pytest.mark.parametrize(

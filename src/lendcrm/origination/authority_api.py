@@ -128,7 +128,12 @@ class ExposureMemberSerializer(serializers.Serializer):
 
 class ExposureSerializer(serializers.Serializer):
     currency = serializers.CharField(help_text=_("The base currency every amount is converted to."))
-    existing = _amount(help_text=_("Approved, not yet booked, on the group's other applications."))
+    existing = _amount(
+        help_text=_(
+            "On the group's other applications approved but not yet booked, plus the limits of the "
+            "group's active booked facilities."
+        )
+    )
     requested = _amount(help_text=_("This application's facilities."))
     total = _amount()
     member_count = serializers.IntegerField(

@@ -479,6 +479,10 @@ def transition(
             raise errors.Conflict(
                 _("Offers are issued and accepted through the offers of the application."), code="use_offers"
             )
+        if to_status == Status.BOOKED:
+            raise errors.Conflict(
+                _("An application is booked through its facilities, by loan operations."), code="use_booking"
+            )
         if workflow.allowed(application.status, to_status):
             _guard(actor, application, to_status)
             _on_entering(application, to_status, actor)
