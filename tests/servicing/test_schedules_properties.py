@@ -193,3 +193,24 @@ def test_sculpted_on_any_cfads_repays_or_is_refused(terms: ScheduleTerms, data: 
     if lines is not None:
         check_invariants(sculpted, lines)
         assert lines[-1].instalment <= cfads[-1]
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(schedule_terms(profiles=["bullet"]), sculpted_terms()), st.data())
+def test_a_rebuild_from_a_due_date_continues_the_same_schedule(terms: ScheduleTerms, data: Any) -> None:
+    # What booking, drawdowns, prepayments and restructurings rely on: a schedule rebuilt from one of its
+    # due dates on that line's closing balance (same anchor, whole-grid CFADS) has the remaining dates and,
+    # for bullet and sculpted schedules (which depend only on the balance), the very same lines.
+    lines = build_or_expected_refusal(terms, EXPECTED_REFUSALS | {"cfads"})
+    if lines is None or len(lines) < 2:
+        return
+    k = data.draw(st.integers(0, len(lines) - 2))
+    if lines[k].closing_balance == 0:
+        return  # repaid early: nothing left to rebuild
+    anchor = terms.anchor_date or terms.start_date
+    rest = replace(
+        terms, principal=lines[k].closing_balance, start_date=lines[k].due_date, anchor_date=anchor
+    )
+    assert [(line.due_date, line.principal, line.interest) for line in build_schedule(rest)] == [
+        (line.due_date, line.principal, line.interest) for line in lines[k + 1 :]
+    ]
