@@ -11,14 +11,15 @@ loans in four repayment profiles, started over the last six years), each facilit
 from the schedule engine (`servicing.schedules.build_schedule`), what has been paid on it (most
 facilities are current; some are 1 to 500+ days late, a few partly paid), a DSCR covenant with two
 years of audited statements on a fifth of them (some below the threshold) and a quarterly
-management-accounts covenant on a tenth. The facilities' delinquency and classification columns are as
+management-accounts covenant on a tenth, and each party's last review and visit (most within their
+interval, one in twenty long ago). The facilities' delinquency and classification columns are as
 at booking, so the first run of the job has the day's work to do. Generation is not timed.
 
 Timed: `monitoring.daily.run_daily(as_of=…)` once (the first run: every step writes what changed, with
 its history and audit rows), then again on the same day (the idempotent re-run: every step must report
 0, or the run fails). The floor is ONE aggregate query over the same rows on a plain DB-API cursor:
 outstanding principal, arrears and days past due per active facility from its current schedule version,
-every row fetched (`RAW_SQL`); its totals are compared with the facility columns the job wrote. Reported:
+every row fetched (`raw_sql`); its totals are compared with the facility columns the job wrote. Reported:
 seconds and microseconds per facility of each, and the ratio job / SQL pass.
 
 Results: <out>/daily/<backend>-<YYYYMMDD>.json and a section of <out>/RESULTS.md.
@@ -157,7 +158,7 @@ def generate(*, facilities: int, seed: int, as_of: date, say: Callable[[str], No
     from lendcrm import seeding
     from lendcrm.core.models import RoleGrant
     from lendcrm.core.roles import Role
-    from lendcrm.monitoring.models import Covenant
+    from lendcrm.monitoring.models import Covenant, Review
     from lendcrm.origination.models import (
         Application,
         ApplicationFacility,
@@ -240,6 +241,11 @@ def generate(*, facilities: int, seed: int, as_of: date, say: Callable[[str], No
             "id created_at updated_at version party_id period_end period_months kind currency entered_by_id",
         ),
         "lines": Table(FinancialLine, "id statement_id code amount"),
+        "reviews": Table(
+            Review,
+            "id created_at updated_at version party_id kind due_date assigned_to_id status visited_on "
+            "findings completed_at completed_by_id",
+        ),
     }
     year_end = date(as_of.year - 1, 12, 31)
     quarter_end = date(as_of.year, (as_of.month - 1) // 3 * 3 + 1, 1) - timedelta(days=1)  # the last one
@@ -327,6 +333,25 @@ def generate(*, facilities: int, seed: int, as_of: date, say: Callable[[str], No
                             45,
                             monitor,
                         )
+                # The last review and visit done (most within their interval; one in twenty long ago).
+                for kind in ("annual_review", "site_visit"):
+                    visited = as_of - timedelta(days=rng.randrange(10, 150 if rng.random() < 0.95 else 700))
+                    done = v.day(visited)
+                    t["reviews"].add(
+                        t["reviews"].take_id(),
+                        stamp,
+                        stamp,
+                        1,
+                        party_id,
+                        kind,
+                        done,
+                        monitor,
+                        "completed",
+                        done,
+                        "Operations as planned.",
+                        stamp,
+                        monitor,
+                    )
                 if dscr_party:
                     weak = rng.random() < 0.15
                     for years_back in (1, 0):

@@ -39,7 +39,16 @@ STEP_NAMES = tuple(name for name, _module in STEPS)
 
 def steps() -> tuple[tuple[str, Step], ...]:
     """The job's steps in order, as callables."""
-    return tuple((name, getattr(import_module(module), name)) for name, module in STEPS)
+    return tuple(
+        (name, _schedule_reviews if name == "schedule_reviews" else getattr(import_module(module), name))
+        for name, module in STEPS
+    )
+
+
+def _schedule_reviews(*, as_of: date) -> int:
+    """The review policies' defaults first (created only when a bank has none), then the reviews."""
+    reviews = import_module("lendcrm.monitoring.services.reviews")
+    return int(reviews.ensure_default_review_policies()) + int(reviews.schedule_reviews(as_of=as_of))
 
 
 @dataclass(frozen=True)
