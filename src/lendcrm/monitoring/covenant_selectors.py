@@ -4,7 +4,7 @@ facility's borrower, the project company): out of scope is not found."""
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from lendcrm.core import errors
 from lendcrm.core.access import party_scope
@@ -171,3 +171,30 @@ def ratios_of(project: Project, rows: list[ProjectCashFlow], at: date) -> projec
 def project_ratios_at(project: Project, at: date) -> project_ratios.Ratios:
     """DSCR per period, min/avg DSCR, LLCR and PLCR at `at`, lock-up and default (one query)."""
     return ratios_of(project, cash_flows(project), at)
+
+
+# --- pages ----------------------------------------------------------------------------------------
+def facility_covenants(*, viewer: User, facility_id: object) -> tuple[Facility, list[Covenant]]:
+    """A facility with its covenants, each with its tests newest first, and the facility's projects:
+    four queries."""
+    facility = (
+        _scoped(Facility.objects.select_related("borrower"), viewer, "borrower")
+        .filter(pk=row_id(facility_id))
+        .first()
+    )
+    if facility is None:
+        raise errors.NotFound()
+    tests = CovenantTest.objects.select_related("waiver_requested_by", "waived_by", "attested_by").order_by(
+        "-period_end"
+    )
+    covenants = list(
+        Covenant.objects.filter(facility=facility)
+        .prefetch_related(Prefetch("tests", queryset=tests))
+        .order_by("-is_active", "kind", "id")
+    )
+    return facility, covenants
+
+
+def party_tests(*, viewer: User, party_id: int, limit: int = 20) -> list[CovenantTest]:
+    """The latest tests of a party's covenants (the statement page), one query."""
+    return list(covenant_test_list(viewer=viewer, party_id=party_id)[:limit])
