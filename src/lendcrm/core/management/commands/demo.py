@@ -12,7 +12,7 @@ from lendcrm.core.management.commands.seed import print_logins
 from lendcrm.core.management.commands.serve import url_for
 from lendcrm.core.models import User
 from lendcrm.parties.models import Party
-from lendcrm.seeding import credit
+from lendcrm.seeding import credit, postloan
 
 DEMO_SEED = 2026
 
@@ -54,6 +54,7 @@ class Command(BaseCommand):
                 "      A demo pipeline: leads, opportunities, a term sheet, an application awaiting "
                 "a decision and an offer."
             )
+        postloan.seed_demo_postloan(rm=rm, say=lambda line: out(f"      {line}"))
         _, key = services.create_token(actor=None, user=rm, name="demo")
         url = url_for(options["host"], options["port"])
         out("")
