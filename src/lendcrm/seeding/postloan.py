@@ -107,7 +107,7 @@ def _book(
 
 
 def _pay_due(staff: dict[str, User], facility: Facility, *, before: date, skip_last: int = 0) -> int:
-    """Pay each instalment due before `before` on its due date but the last `skip_last`; how many were paid."""
+    """Pay what is due before `before` on each due date but the last `skip_last` ones; how many paid."""
     facility.refresh_from_db()
     lines = list(
         Instalment.objects.filter(
