@@ -1,6 +1,6 @@
 """Sign in and out, the RM's day, and the header search."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_POST
 
-from lendcrm.core.roles import Role
+from lendcrm.core.roles import MONITORING_ROLES, Role
 from lendcrm.interactions import selectors as interaction_selectors
+from lendcrm.monitoring import covenant_selectors, oversight_selectors
 from lendcrm.origination import authority as origination_authority
 from lendcrm.origination import selectors as origination_selectors
 from lendcrm.parties import selectors as party_selectors
@@ -67,8 +68,20 @@ def home(request: HttpRequest) -> HttpResponse:
         "kyc_count": kyc_due.count(),
         "recent": interaction_selectors.my_recent_interactions(viewer=user, limit=HOME_ROWS),
         **_origination_day(user),
+        **_oversight_day(user, today),
     }
     return render(request, "web/home.html", context)
+
+
+def _oversight_day(user: Any, today: date) -> dict[str, Any]:
+    """Post-loan work: the RM's parties' signals and watchlist entries, reviews assigned to me; for the
+    monitoring officer also the watchlist reviews due and the covenant breaches."""
+    day: dict[str, Any] = {"oversight": oversight_selectors.oversight_day(viewer=user, today=today)}
+    if user.role_slugs & MONITORING_ROLES:
+        breaches = covenant_selectors.breaches(viewer=user)
+        day["breaches"] = list(breaches[:HOME_ROWS])
+        day["breach_count"] = breaches.count()
+    return day
 
 
 def _origination_day(user: Any) -> dict[str, Any]:
