@@ -68,13 +68,14 @@ def test_days_past_due_downgrade_once_with_history_and_audit() -> None:
     assert (change.days_past_due, change.effective_on) == (95, AS_OF)
     assert change.proposed_by is None
     assert change.approved_by is None
-    event = AuditEvent.objects.get(action="classification.run")
+    event = AuditEvent.objects.get(action="classification.changed")
     assert event.actor is None
-    assert event.changes["changes"][0]["facility"] == facility.pk
+    assert (event.object_id, event.party_id) == (str(facility.pk), facility.borrower_id)
+    assert event.changes["after"] == {"category": "substandard", "stage": 3}
     # Idempotent: nothing more on a re-run over the same data.
     assert service.classify(as_of=AS_OF) == 0
     assert ClassificationChange.objects.count() == 1
-    assert AuditEvent.objects.filter(action="classification.run").count() == 1
+    assert AuditEvent.objects.filter(action="classification.changed").count() == 1
     assert fresh(facility).version == version + 1
 
 
@@ -185,7 +186,7 @@ def test_chunks_split_borrowers(monkeypatch: pytest.MonkeyPatch) -> None:
         Category.SUBSTANDARD,
         Category.SPECIAL_MENTION,
     ]
-    assert AuditEvent.objects.filter(action="classification.run").count() == 2
+    assert AuditEvent.objects.filter(action="classification.changed").count() == 3
 
 
 def test_contagion_reviews_name_the_other_group_members() -> None:

@@ -72,8 +72,8 @@ def classify(*, as_of: date, facility_ids: Iterable[int] | None = None) -> int:
     """The daily run (the system, no actor): every active facility moved down to the worst of its rule
     floors, with its stage, never up. With `facility_ids`, all active facilities of their borrowers are
     classified (contagion weighs a debtor's claims together). Works per 2,000 borrowers in a fixed number
-    of queries; writes a history row per change and one audit event per chunk. Returns the facilities
-    changed; a re-run on the same data changes none."""
+    of queries; writes a history row and an audit event (`audit.record_many`) per change. Returns the
+    facilities changed; a re-run on the same data changes none."""
     active = Facility.objects.filter(status=FacilityStatus.ACTIVE)
     if facility_ids is not None:
         wanted = sorted({int(i) for i in facility_ids})
@@ -137,24 +137,24 @@ def _classify_chunk(borrower_ids: Sequence[int], as_of: date, policy: rules.Poli
             updated.append(facility)
         Facility.objects.bulk_update(updated, ["category", "stage", "version", "updated_at"])
         ClassificationChange.objects.bulk_create(history)
-        audit.record(
+        audit.record_many(
             actor=None,
-            action="classification.run",
-            object_type="classification_run",
-            object_id=as_of.isoformat(),
-            changes={
-                "as_of": as_of,
-                "changes": [
-                    {
-                        "facility": c.facility_id,
-                        "from": [c.previous_category, c.previous_stage],
-                        "to": [c.category, c.stage],
+            entries=[
+                audit.Entry(
+                    action="classification.changed",
+                    object_type="facility",
+                    object_id=c.facility_id,
+                    party_id=by_id[c.facility_id].borrower_id,
+                    changes={
+                        "before": {"category": c.previous_category, "stage": c.previous_stage},
+                        "after": {"category": c.category, "stage": c.stage},
                         "basis": c.basis,
                         "days_past_due": c.days_past_due,
-                    }
-                    for c in history
-                ],
-            },
+                        "as_of": as_of,
+                    },
+                )
+                for c in history
+            ],
         )
         return len(history)
 
