@@ -6,7 +6,6 @@ import calendar
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -328,14 +327,3 @@ def complete_review(
             },
         )
     return review
-
-
-def report_fields(review: Review) -> dict[str, Any]:
-    """The visit report as entered, for forms shown again."""
-    return {
-        "visited_on": review.visited_on,
-        "people_met": review.people_met,
-        "findings": review.findings,
-        "site_condition": review.site_condition,
-        "recommendation": review.recommendation,
-    }
