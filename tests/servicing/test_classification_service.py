@@ -22,6 +22,7 @@ from lendcrm.servicing.models import (
     RequestStatus,
 )
 from lendcrm.servicing.services import classification as service
+from lendcrm.servicing.services.delinquency import refresh_delinquency
 from tests.servicing import factories
 
 pytestmark = pytest.mark.django_db
@@ -363,3 +364,20 @@ def test_bad_input(monitor: User) -> None:
             actor=monitor, facility_id=10**9, category=Category.SPECIAL_MENTION, stage=2, reason="x"
         )
     assert not ClassificationRequest.objects.exists()
+
+
+def test_with_real_arrears_from_the_delinquency_refresh() -> None:
+    facility = factories.booked_facility()  # monthly from 2026-01-15, nothing repaid
+    refresh_delinquency(as_of=date(2026, 3, 1))
+    assert service.classify(as_of=date(2026, 3, 1)) == 1
+    assert (fresh(facility).category, fresh(facility).stage) == (Category.SPECIAL_MENTION, 2)  # 14 DPD
+    refresh_delinquency(as_of=AS_OF)  # oldest unpaid due 2026-02-16 (the 15th is a Sunday): 134 DPD
+    assert service.classify(as_of=AS_OF) == 1
+    facility = fresh(facility)
+    assert facility.days_past_due > 90
+    assert (facility.category, facility.stage) == (Category.SUBSTANDARD, 3)
+    assert list(
+        ClassificationChange.objects.filter(facility=facility)
+        .order_by("recorded_at", "id")
+        .values_list("category", flat=True)
+    ) == [Category.SPECIAL_MENTION, Category.SUBSTANDARD]
