@@ -261,3 +261,55 @@ def test_jpy_has_no_decimals() -> None:
     with pytest.raises(errors.ValidationFailed):
         pay(loan, "100.50", date(2026, 3, 1), "RP-JPY")
     assert pay(loan, "100", date(2026, 3, 1), "RP-JPY").amount == D("100")
+
+
+def test_prepaying_after_paying_ahead_keeps_the_paid_instalment(loan: Facility) -> None:
+    first = lines(loan)[0]
+    ahead = first.due_date - timedelta(days=6)
+    pay(loan, str(first.interest + first.principal), ahead, "RP-AHEAD")
+    repayment = pay(loan, "100000.00", ahead + timedelta(days=1), "RP-PRE", is_prepayment=True)
+    new = lines(loan)
+    # the instalment paid ahead stays as it is; the prepayment runs from its due date, no interest accrues
+    assert new[0].settled_on == ahead
+    assert new[0].principal == first.principal
+    assert repayment.to_interest == 0
+    assert repayment.prepaid_principal == D("100000.00")
+    assert new[1].period_start == new[1].due_date == first.due_date
+    assert new[2].period_start == first.due_date
+    loan.refresh_from_db()
+    assert loan.outstanding_principal == first.closing_balance - D("100000.00") == unpaid_principal(loan)
+
+
+def test_a_sculpted_project_loan_keeps_its_shape_when_prepaid() -> None:
+    loan = booked_facility(
+        kind="project_finance",
+        profile="sculpted",
+        tenor_months=60,
+        frequency_months=6,
+        booking={
+            "construction_end": date(2027, 1, 15),
+            "target_dscr": D("1.30"),
+            "cfads": [D("190000.00")] * 10,
+        },
+    )
+    old = lines(loan)
+    value = date(2027, 3, 1)
+    owed = sum((line.principal + line.interest for line in old if line.due_date <= value), D(0))
+    repayment = pay(loan, str(owed + D("200000.00")), value, "PF-PRE", is_prepayment=True)
+    new = lines(loan)
+    assert new[-1].due_date == old[-1].due_date
+    assert repayment.to_principal + repayment.to_interest >= owed - D("0.01")
+    balance_before = next(line for line in old if line.due_date > value).opening_balance
+    ratio = (balance_before - repayment.prepaid_principal) / balance_before
+    # the full periods after the running one, but the last (which takes whatever balance is left)
+    later_old = [line for line in old if line.due_date > value][1:-1]
+    later_new = [line for line in new if line.due_date > value][1:-1]
+    assert len(later_old) == len(later_new)
+    for before, after in zip(later_old, later_new, strict=True):
+        # debt service scales with the balance: the same DSCR profile on the smaller loan
+        assert abs((before.principal + before.interest) * ratio - (after.principal + after.interest)) < D(
+            "50.00"
+        )
+    assert new[-1].closing_balance == 0
+    loan.refresh_from_db()
+    assert loan.outstanding_principal == unpaid_principal(loan)
