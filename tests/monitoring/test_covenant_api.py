@@ -212,3 +212,68 @@ def test_projects_cash_flows_and_ratios(api_client, monitor):
 @pytest.mark.parametrize("path", [COVENANTS, TESTS, PROJECTS])
 def test_lists_need_authentication(api_client, path, db):
     assert api_client(None).get(path).status_code == 401
+
+
+def test_extreme_dates_and_numbers_are_4xx_never_500(api_client, monitor, facility):
+    client = api_client(monitor)
+    for overrides in (
+        {"first_test_date": "9999-12-31"},
+        {"first_test_date": "0001-01-01"},
+        {"threshold": "100000000000000000"},
+        {"threshold": "-1e20"},
+        {"due_days": 100000},
+        {"frequency_months": 0},
+    ):
+        assert client.post(COVENANTS, dscr_body(facility, **overrides), format="json").status_code == 400, (
+            overrides
+        )
+    covenant_id = client.post(
+        COVENANTS,
+        {
+            "facility": facility.pk,
+            "kind": "undertaking",
+            "name": "Pledge",
+            "first_test_date": NEXT_END.isoformat(),
+        },
+        format="json",
+    ).json()["id"]
+    for day in ("0001-01-01", "9999-12-31"):
+        response = client.post(
+            f"{COVENANTS}{covenant_id}/attestations/", {"period_end": day, "complied": True}, format="json"
+        )
+        assert response.status_code == 400
+    party = borrower_party("Edge SPV")
+    project = client.post(
+        PROJECTS,
+        {"party": party.pk, "name": "Edge", "currency": "CNY", "discount_rate_pct": "5"},
+        format="json",
+    )
+    assert project.status_code == 201
+    project_id = project.json()["id"]
+    for day in ("0001-01-01", "9999-12-31"):
+        assert client.get(f"{PROJECTS}{project_id}/ratios/", {"at": day}).status_code == 200
+    rows = {
+        "rows": [
+            {
+                "period_end": day,
+                "revenue": "99999999999999999.99",
+                "operating_costs": "0",
+                "tax": "0",
+                "maintenance_capex": "0",
+                "working_capital_change": "-99999999999999999.99",
+                "reserve_movement": "99999999999999999.99",
+            }
+            for day in ("0001-01-01", "9999-12-31")
+        ]
+    }
+    response = client.put(
+        f"{PROJECTS}{project_id}/cash-flows/", rows, format="json", HTTP_IF_MATCH=project["ETag"]
+    )
+    assert response.status_code in (200, 400), response.json()
+    for day in ("0001-01-01", "9999-12-31"):
+        assert client.get(f"{PROJECTS}{project_id}/ratios/", {"at": day}).status_code == 200
+    for body in ({"discount_rate_pct": "-1"}, {"lockup_dscr": "1000"}, {"currency": "XXX"}):
+        bad = client.post(
+            PROJECTS, {"party": party.pk, "name": "Edge", "currency": "CNY", **body}, format="json"
+        )
+        assert bad.status_code == 400, body
