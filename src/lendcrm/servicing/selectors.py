@@ -1,8 +1,6 @@
 """Every read of the loan book (facilities, drawdowns, schedules), scoped to the viewer through the borrower:
 a facility exists for whoever may read its borrower, and for no one else."""
 
-from typing import Any
-
 from django.db.models import Prefetch, QuerySet
 
 from lendcrm.core import errors
@@ -68,18 +66,25 @@ def current_schedule(facility: Facility) -> QuerySet[Instalment]:
     ).order_by("number")
 
 
+def schedule_lines(facility: Facility, version: int | None = None) -> list[Instalment]:
+    """One version of a facility the caller has read in scope (the current one by default); NotFound
+    for a version it never had."""
+    if version is not None and not 1 <= version <= facility.schedule_version:
+        raise errors.NotFound(code="no_such_schedule_version")
+    wanted = facility.schedule_version if version is None else version
+    return list(
+        Instalment.objects.filter(facility_id=facility.pk, schedule_version=wanted).order_by("number")
+    )
+
+
 def schedule_of(
     *, viewer: User, facility_id: object, version: int | None = None
-) -> tuple[Facility, list[Any]]:
+) -> tuple[Facility, list[Instalment]]:
     """A facility the viewer may see and one version of its schedule (the current one by default)."""
     facility = visible_facilities(viewer=viewer).filter(pk=row_id(facility_id)).first()
     if facility is None:
         raise errors.NotFound()
-    wanted = facility.schedule_version if version is None else version
-    if version is not None and not 1 <= version <= facility.schedule_version:
-        raise errors.NotFound(code="no_such_schedule_version")
-    lines = Instalment.objects.filter(facility_id=facility.pk, schedule_version=wanted).order_by("number")
-    return facility, list(lines)
+    return facility, schedule_lines(facility, version)
 
 
 def drawdown_list(*, viewer: User, facility_id: object) -> QuerySet[Drawdown]:
@@ -90,11 +95,13 @@ def drawdown_list(*, viewer: User, facility_id: object) -> QuerySet[Drawdown]:
     return Drawdown.objects.filter(facility_id=pk).order_by("value_date", "id")
 
 
-def party_facilities(*, viewer: User, party_id: int) -> list[Facility]:
-    """The facilities of one party (as borrower) the viewer may see, for the party's 360 (one query)."""
-    return list(
+def party_facilities(*, viewer: User, party_id: int, limit: int | None = None) -> list[Facility]:
+    """The facilities of one party (as borrower) the viewer may see, active first, newest booking first,
+    at most `limit`, for the party's 360 (one query)."""
+    qs = (
         visible_facilities(viewer=viewer)
         .filter(borrower_id=party_id)
         .select_related("product")
         .order_by("status", "-booked_at", "-id")
     )
+    return list(qs if limit is None else qs[:limit])
