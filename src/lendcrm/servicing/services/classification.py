@@ -2,6 +2,7 @@
 floor, and manual changes proposed by one person and decided by another (four-eyes)."""
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from typing import Any
@@ -47,9 +48,10 @@ _STATE_FIELDS = (
 )
 
 
-def is_retail(party: Party) -> bool:
-    """Natural persons and the retail segment; contagion applies to everyone else."""
-    return party.kind in NATURAL_PERSON_KINDS or party.segment == Segment.RETAIL
+def is_retail(kind: str, segment: str) -> bool:
+    """A party of these kind and segment is retail: natural persons and the retail segment; contagion
+    applies to everyone else."""
+    return kind in NATURAL_PERSON_KINDS or segment == Segment.RETAIL
 
 
 def _state(facility: Facility) -> rules.FacilityState:
@@ -90,25 +92,45 @@ def classify(*, as_of: date, facility_ids: Iterable[int] | None = None) -> int:
     return changed
 
 
+@dataclass(frozen=True)
+class _Row:
+    """A facility as the daily run reads it: plain values, no model instance (most rows do not change)."""
+
+    state: rules.FacilityState
+    borrower_id: int
+    version: int
+    retail: bool
+
+
+def _read_chunk(borrower_ids: Sequence[int]) -> list[_Row]:
+    """The chunk's active facilities, locked, in borrower order (one query)."""
+    rows = (
+        Facility.objects.select_for_update(of=("self",))
+        .filter(status=FacilityStatus.ACTIVE, borrower_id__in=borrower_ids)
+        .order_by("borrower_id", "id")
+        .values_list(*_STATE_FIELDS)
+    )
+    return [
+        _Row(
+            rules.FacilityState(pk, category, stage, dpd, outstanding, restructured_on),
+            borrower,
+            version,
+            is_retail(kind, segment),
+        )
+        for pk, borrower, category, stage, dpd, outstanding, restructured_on, version, kind, segment in rows
+    ]
+
+
 def _classify_chunk(borrower_ids: Sequence[int], as_of: date, policy: rules.Policy) -> int:
     with transaction.atomic():
-        facilities = list(
-            Facility.objects.select_for_update(of=("self",))
-            .filter(status=FacilityStatus.ACTIVE, borrower_id__in=borrower_ids)
-            .select_related("borrower")
-            .only(*_STATE_FIELDS)
-            .order_by("borrower_id", "id")
-        )
-        by_id = {f.pk: f for f in facilities}
+        rows = _read_chunk(borrower_ids)
+        by_id = {row.state.id: row for row in rows}
         outcomes: list[rules.Outcome] = []
-        for _borrower, group in groupby(facilities, key=lambda f: f.borrower_id):
+        for _borrower, group in groupby(rows, key=lambda row: row.borrower_id):
             members = list(group)
             outcomes.extend(
                 rules.classify_debtor(
-                    [_state(f) for f in members],
-                    as_of=as_of,
-                    retail=is_retail(members[0].borrower),
-                    rules=policy,
+                    [m.state for m in members], as_of=as_of, retail=members[0].retail, rules=policy
                 )
             )
         if not outcomes:
@@ -117,24 +139,29 @@ def _classify_chunk(borrower_ids: Sequence[int], as_of: date, policy: rules.Poli
         history = []
         updated = []
         for outcome in outcomes:
-            facility = by_id[outcome.id]
+            row = by_id[outcome.id]
             history.append(
                 ClassificationChange(
-                    facility_id=facility.pk,
+                    facility_id=outcome.id,
                     category=outcome.category,
                     stage=outcome.stage,
-                    previous_category=facility.category,
-                    previous_stage=facility.stage,
+                    previous_category=row.state.category,
+                    previous_stage=row.state.stage,
                     basis=outcome.basis,
                     days_past_due=outcome.days_past_due,
                     effective_on=as_of,
                     recorded_at=now,
                 )
             )
-            facility.category, facility.stage = outcome.category, outcome.stage
-            facility.version += 1
-            facility.updated_at = now
-            updated.append(facility)
+            updated.append(
+                Facility(
+                    pk=outcome.id,
+                    category=outcome.category,
+                    stage=outcome.stage,
+                    version=row.version + 1,
+                    updated_at=now,
+                )
+            )
         Facility.objects.bulk_update(updated, ["category", "stage", "version", "updated_at"])
         ClassificationChange.objects.bulk_create(history)
         audit.record_many(
@@ -172,7 +199,7 @@ def rule_floor_for(facility: Facility, *, proposed_category: str, as_of: date) -
         [_state(o) for o in others],
         proposed_category=proposed_category,
         as_of=as_of,
-        retail=is_retail(facility.borrower),
+        retail=is_retail(facility.borrower.kind, facility.borrower.segment),
         rules=rules.policy(),
     )
 
