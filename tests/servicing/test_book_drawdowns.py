@@ -2,7 +2,7 @@
 one writes a new schedule version that keeps the instalments already due."""
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.utils import timezone
@@ -74,11 +74,17 @@ def test_a_second_drawdown_keeps_the_due_instalments_and_carries_accrued_interes
     assert following.period_start == kept[-1].due_date
     # The new balance: what the old schedule still had to repay plus the new tranche.
     assert following.opening_balance == kept[-1].closing_balance + Decimal("600000.00")
-    # Interest on the old balance from 16 March to 25 March (9 days, ACT/360) is carried into it.
-    accrued = (kept[-1].closing_balance * Decimal("4.35") / 100 * Decimal(9) / Decimal(360)).quantize(
-        Decimal("0.01")
+    # Interest on the old balance from 16 March to 25 March (9 days, ACT/360) is carried into it, beside
+    # the interest on the new balance from 25 March to 15 April (21 days); that stub period repays nothing.
+    old_balance = kept[-1].closing_balance
+    accrued = (old_balance * Decimal("4.35") * 9 / 36000).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    stub = ((old_balance + Decimal("600000.00")) * Decimal("4.35") * 21 / 36000).quantize(
+        Decimal("0.01"), ROUND_HALF_UP
     )
-    assert following.interest > accrued
+    assert following.due_date == date(2026, 4, 15)
+    assert following.interest == accrued + stub
+    assert following.principal == 0
+    assert following.days == 30
     assert sum(line.principal for line in second) == Decimal("1000000.00")
     assert facility.outstanding_principal == Decimal("1000000.00")
     # Earlier versions are kept.

@@ -25,6 +25,7 @@ from lendcrm.origination.services.applications import create_referenced
 from lendcrm.pipeline.models import RateType, RepaymentProfile
 from lendcrm.pipeline.terms import check_rate
 from lendcrm.pipeline.validation import Invalid, Problems, check_choice, check_int, collect, refuse
+from lendcrm.servicing import schedules
 from lendcrm.servicing.daycount import grid_date
 from lendcrm.servicing.models import (
     BusinessDayRule,
@@ -87,15 +88,26 @@ def require_booking_role(actor: User) -> None:
         raise errors.PermissionDenied(_("Only loan operations books facilities and pays out drawdowns."))
 
 
-def payment_grid(anchor: date, maturity: date, frequency_months: int) -> list[date]:
-    """The unadjusted payment dates from `anchor` every `frequency_months`; the last is maturity."""
-    dates: list[date] = []
-    step = 1
-    while (day := grid_date(anchor, step * frequency_months)) < maturity:
-        dates.append(day)
-        step += 1
-    dates.append(maturity)
-    return dates
+def _payment_dates(
+    approved: ApplicationFacility, terms: dict[str, Any], start_date: date
+) -> list[date] | None:
+    """The due dates the facility's schedule will have (adjusted, merged as the engine merges them); None
+    when the terms are refused anyway (their problems are reported on their own fields)."""
+    probe = schedules.ScheduleTerms(
+        principal=approved.amount,
+        currency=approved.currency,
+        annual_rate_pct=terms["interest_rate_pct"] or Decimal(0),
+        start_date=start_date,
+        maturity_date=terms["maturity_date"],
+        frequency_months=terms["frequency_months"],
+        profile=ScheduleProfile.BULLET,
+        day_count=terms["day_count"],
+        business_day_rule=terms["business_day_rule"],
+    )
+    try:
+        return schedules.payment_dates(probe)
+    except errors.ValidationFailed:
+        return None
 
 
 def _date(value: object) -> date:
@@ -191,10 +203,10 @@ def _terms(
     _periods(approved, given, start_date, terms, value, problem)
     if terms["profile"] == ScheduleProfile.SCULPTED:
         cfads = value("cfads", _cfads)
-        dates = payment_grid(start_date, maturity, frequency)
+        dates = _payment_dates(approved, terms, start_date)
         if cfads is None and name("cfads") not in problems:
             problem("cfads", _("A sculpted schedule needs the CFADS of every payment date."))
-        elif cfads is not None and len(cfads) != len(dates):
+        elif cfads is not None and dates is not None and len(cfads) != len(dates):
             problem("cfads", _("Give %(n)d amounts, one per payment date.") % {"n": len(dates)})
         elif cfads is not None:
             terms["sculpting_cfads"] = [str(amount) for amount in cfads]

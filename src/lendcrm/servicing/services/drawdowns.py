@@ -15,7 +15,7 @@ from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
 from lendcrm.origination.models import Condition, ConditionKind, ConditionStatus
 from lendcrm.servicing import schedules
-from lendcrm.servicing.daycount import configured_holidays, year_fraction
+from lendcrm.servicing.daycount import configured_holidays, day_count_parts
 from lendcrm.servicing.models import (
     Drawdown,
     Facility,
@@ -187,9 +187,10 @@ def new_schedule_version(
         principal += future[0].opening_balance - sum((line.principal_paid for line in future), ZERO)
         if future[0].period_start < from_date:
             period_start = future[0].period_start
-            fraction = year_fraction(period_start, from_date, facility.day_count)
+            days, basis = day_count_parts(period_start, from_date, facility.day_count)
             accrued = to_minor(
-                future[0].opening_balance * facility.interest_rate_pct / 100 * fraction, facility.currency
+                future[0].opening_balance * facility.interest_rate_pct * days / (100 * basis),
+                facility.currency,
             )
     terms = rebuild_terms(facility, principal=principal, start_date=from_date)
     if terms.grace_months and terms.grace_kind == GraceKind.CAPITALISED and accrued:
