@@ -2,7 +2,7 @@
 chunk), and rolled up to the party, its group and the delinquency buckets."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -150,3 +150,28 @@ def test_party_and_group_roll_ups(rm_b: User) -> None:
 
     with pytest.raises(errors.NotFound):
         party_delinquency(viewer=rm_b, party_id=parent.pk)
+
+
+def test_capitalised_grace_interest_counts_once_it_is_capitalised() -> None:
+    loan = booked_facility(
+        borrower=borrower_party("Grace Builder"),
+        kind="project_finance",
+        profile="sculpted",
+        tenor_months=60,
+        frequency_months=6,
+        booking={
+            "construction_end": date(2027, 1, 15),
+            "target_dscr": D("1.30"),
+            "cfads": [D("190000.00")] * 10,
+        },
+    )
+    lines = schedule(loan)
+    grace = [line for line in lines if line.principal == 0 and line.closing_balance > line.opening_balance]
+    assert grace  # construction: interest capitalised
+    refresh_delinquency(as_of=grace[0].due_date - timedelta(days=1))
+    loan.refresh_from_db()
+    assert loan.outstanding_principal == D("1000000.00")
+    refresh_delinquency(as_of=grace[0].due_date)
+    loan.refresh_from_db()
+    assert loan.outstanding_principal == grace[0].closing_balance
+    assert loan.days_past_due == 0  # nothing was due in cash

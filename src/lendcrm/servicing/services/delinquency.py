@@ -6,8 +6,9 @@ Rules, in one place:
   before `as_of` (an instalment due today is not yet overdue); days past due = `as_of` minus the oldest such
   unpaid due date (0 when nothing is overdue).
 * Outstanding principal = the principal still unpaid on the current schedule version (the schedule is
-  built on the outstanding balance, so the two agree); a facility without schedule lines keeps its
-  stored figure.
+  built on the outstanding balance, so the two agree), less grace interest that is capitalised only on a
+  later due date (it becomes principal on the day it is capitalised); a facility without schedule lines
+  keeps its stored figure.
 * Only active facilities are refreshed. A column is written only when its value changes; a re-run on the
   same day changes nothing and writes nothing (one summary audit event per run that changed something,
   by the system).
@@ -19,7 +20,7 @@ Rules, in one place:
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -40,16 +41,26 @@ from lendcrm.servicing.selectors import visible_facilities
 from lendcrm.servicing.services.repayments import UNPAID
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 CHUNK = 2000
 COLUMNS = ("outstanding_principal", "arrears_principal", "arrears_interest", "arrears_fees", "days_past_due")
 MONEY: DecimalField = DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
 
 
+def cents(value: Any) -> Decimal:
+    """A sum read back from SQL, to the cent: SQLite adds decimals as binary floating point, so a sum can
+    come back as 999999.99999999996 (far below a cent off for any real balance); PostgreSQL is exact."""
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _total(expression: Any, condition: Q | None = None) -> Any:
+    """Sum of `expression` over the lines matching `condition`; zero when none match."""
+    return Coalesce(Sum(expression, filter=condition, output_field=MONEY), ZERO, output_field=MONEY)
+
+
 def _owed(part: str, condition: Q | None = None) -> Any:
-    """Sum of a part's unpaid amount over the lines matching `condition`; zero when none match."""
-    return Coalesce(
-        Sum(F(part) - F(f"{part}_paid"), filter=condition, output_field=MONEY), ZERO, output_field=MONEY
-    )
+    """What is unpaid of a part over the lines matching `condition`."""
+    return _total(F(part) - F(f"{part}_paid"), condition)
 
 
 def _current_lines(facility_ids: Iterable[int]) -> QuerySet[Instalment]:
@@ -68,7 +79,11 @@ def _aggregate(lines: QuerySet[Instalment], as_of: date) -> dict[int, dict[str, 
     rows = (
         lines.values("facility_id")
         .annotate(
-            outstanding_principal=_owed("principal"),
+            unpaid_principal=_owed("principal"),
+            # interest a grace period will capitalise later (closing = opening - principal + capitalised)
+            capitalised_later=_total(
+                F("closing_balance") - F("opening_balance") + F("principal"), Q(due_date__gt=as_of)
+            ),
             arrears_principal=_owed("principal", overdue),
             arrears_interest=_owed("interest", overdue),
             arrears_fees=_owed("fees", overdue),
@@ -79,6 +94,11 @@ def _aggregate(lines: QuerySet[Instalment], as_of: date) -> dict[int, dict[str, 
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
         oldest = row.pop("oldest")
+        row["outstanding_principal"] = cents(row.pop("unpaid_principal")) - cents(
+            row.pop("capitalised_later")
+        )
+        for name in COLUMNS[1:4]:
+            row[name] = cents(row[name])
         row["days_past_due"] = (as_of - oldest).days if oldest is not None else 0
         out[row.pop("facility_id")] = row
     return out
@@ -193,8 +213,8 @@ def _rollup(rows: QuerySet[Facility]) -> Rollup:
     )
     for row in grouped:
         count += row["n"]
-        outstanding += to_base(row["outstanding"] or ZERO, row["currency"])
-        arrears += to_base(row["arrears"] or ZERO, row["currency"])
+        outstanding += to_base(cents(row["outstanding"]), row["currency"])
+        arrears += to_base(cents(row["arrears"]), row["currency"])
         max_dpd = max(max_dpd, row["dpd"] or 0)
     return Rollup(settings.LENDCRM_BASE_CURRENCY, count, outstanding, arrears, max_dpd)
 
@@ -283,5 +303,5 @@ def delinquency_buckets(*, viewer: User, as_of: date) -> list[Bucket]:
         currency = row["facility__currency"]
         counts[index] += 1
         outstanding[index] += to_base(row["facility__outstanding_principal"], currency)
-        arrears[index] += to_base(row["owed"] or ZERO, currency)
+        arrears[index] += to_base(cents(row["owed"]), currency)
     return [Bucket(low, high, counts[i], outstanding[i], arrears[i]) for i, (low, high) in enumerate(BUCKETS)]
