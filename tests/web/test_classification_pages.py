@@ -130,7 +130,7 @@ def test_restructuring_form_detail_and_decision(
     assert response.status_code == 302
     row = Restructuring.objects.get()
     detail = html(web(monitor).get(f"/restructurings/{row.pk}/"))
-    assert "interest_rate_pct" in detail
+    assert "New fixed rate %" in detail
     assert 'id="restructuring-decide-form"' not in detail  # not the requester's to decide
     assert 'id="restructuring-decide-form"' in html(web(approver).get(f"/restructurings/{row.pk}/"))
     queue = html(web(approver).get("/classification-queue/"))

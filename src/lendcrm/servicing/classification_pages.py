@@ -169,6 +169,7 @@ def classification_panel(viewer: User, facility: Facility) -> dict[str, Any]:
         "pending": pending,
         "pending_restructuring": pending_restructuring,
         "may_request": active and pending is None and _has(viewer, MONITORING_ROLES),
+        "is_approver": approver,
         "may_decide": pending is not None and approver and pending.requested_by_id != viewer.pk,
         "may_withdraw": pending is not None and pending.requested_by_id == viewer.pk,
         "may_restructure": active
@@ -350,6 +351,12 @@ def _render_restructuring_form(
     return render(request, "servicing/restructuring_form.html", context, status=status)
 
 
+def _term_label(key: str) -> str:
+    """A term named as the restructuring form names it."""
+    field = RestructuringForm.base_fields.get(key)
+    return str(field.label) if field is not None and field.label else key
+
+
 def _render_restructuring(
     request: HttpRequest, pk: int, *, status: int = 200, form: FourEyesDecisionForm | None = None
 ) -> HttpResponse:
@@ -360,7 +367,7 @@ def _render_restructuring(
         "row": row,
         "facility": row.facility,
         "facility_url": facility_page_url(row.facility_id),
-        "changes": [(key, row.previous_terms.get(key), row.terms.get(key)) for key in keys],
+        "changes": [(_term_label(key), row.previous_terms.get(key), row.terms.get(key)) for key in keys],
         "form": form or FourEyesDecisionForm(),
         "may_decide": row.status == RequestStatus.PENDING
         and _has(user, OVERSIGHT_APPROVER_ROLES)
