@@ -328,3 +328,30 @@ def test_upcoming_and_breach_selectors(monitor, facility):
     statement(monitor, facility, NEXT_END, WEAK_LINES)
     assert [t.period_end for t in sel.breaches(viewer=monitor)] == [NEXT_END]
     assert [t.period_end for t in sel.breaches(viewer=monitor, party_id=facility.borrower_id)] == [NEXT_END]
+
+
+def test_a_run_makes_the_same_number_of_queries_for_more_covenants(monitor, facility):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.servicing.factories import booked_facility
+
+    def queries(as_of) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert covenants.run_tests(as_of=as_of) > 0
+        return len(ctx.captured_queries)
+
+    dscr_covenant(monitor, facility)
+    statement(monitor, facility, NEXT_END, WEAK_LINES)
+    covenants.run_tests(as_of=NEXT_END + timedelta(days=1))  # the next period, not yet due
+    # Creates, updates (not due -> breach) and opens actions: every kind of write, one query each.
+    small = queries(NEXT_END + timedelta(days=200))
+    other = booked_facility(start_date=TODAY - timedelta(days=100), tenor_months=36)
+    for target in (facility, other):
+        for index in range(3):
+            dscr_covenant(monitor, target, name=f"Covenant {index}")
+        covenants.add_covenant(
+            actor=monitor, facility_id=target.pk, kind="undertaking", name="Pledge", first_test_date=NEXT_END
+        )
+    statement(monitor, other, NEXT_END, WEAK_LINES)
+    assert queries(NEXT_END + timedelta(days=400)) == small

@@ -104,14 +104,17 @@ class ChunkData:
     projects: dict[int, tuple[Project, list[ProjectCashFlow]]] = field(default_factory=dict)
 
 
-def _load(covenants: Sequence[Covenant]) -> ChunkData:
-    """Statements of the borrowers and projects of the facilities: at most four queries."""
+def _load(covenants: Sequence[Covenant], ends: Iterable[date]) -> ChunkData:
+    """Statements of the borrowers for the tested period ends, and the projects of the facilities: at
+    most four queries."""
     data = ChunkData()
     parties = {c.facility.borrower_id for c in covenants if _reads_statements(c)}
     if parties:
         rows = (
             FinancialStatement.objects.filter(
-                party_id__in=parties, kind__in=[StatementKind.AUDITED, StatementKind.MANAGEMENT]
+                party_id__in=parties,
+                kind__in=[StatementKind.AUDITED, StatementKind.MANAGEMENT],
+                period_end__in=sorted(set(ends)),
             )
             .prefetch_related("lines")
             .order_by("id")
@@ -266,12 +269,13 @@ def _run_chunk(ids: Sequence[int], as_of: date) -> int:
         Covenant.objects.filter(pk__in=ids).select_related("facility", "facility__borrower").order_by("pk")
     )
     existing = {(t.covenant_id, t.period_end): t for t in CovenantTest.objects.filter(covenant_id__in=ids)}
-    data = _load(covenants)
+    ends = {covenant.pk: _period_ends(covenant, as_of) for covenant in covenants}
+    data = _load(covenants, (end for dates in ends.values() for end in dates))
     now = timezone.now()
     created: list[CovenantTest] = []
     updated: list[CovenantTest] = []
     for covenant in covenants:
-        for period_end in _period_ends(covenant, as_of):
+        for period_end in ends[covenant.pk]:
             test = existing.get((covenant.pk, period_end))
             if test is not None and test.status in (TestStatus.WAIVED, TestStatus.WAIVER_REQUESTED):
                 continue
@@ -285,6 +289,7 @@ def _run_chunk(ids: Sequence[int], as_of: date) -> int:
                 _apply(test, outcome, now)
                 created.append(test)
             elif _differs(test, outcome):
+                test.covenant = covenant  # loaded with its facility: the actions read them
                 _apply(test, outcome, now)
                 updated.append(test)
     if not created and not updated:
