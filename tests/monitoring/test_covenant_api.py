@@ -277,3 +277,40 @@ def test_extreme_dates_and_numbers_are_4xx_never_500(api_client, monitor, facili
             PROJECTS, {"party": party.pk, "name": "Edge", "currency": "CNY", **body}, format="json"
         )
         assert bad.status_code == 400, body
+
+
+def test_out_of_scope_ids_are_404_before_the_body_is_read(api_client, monitor, facility, rm_b):
+    client = api_client(monitor)
+    covenant_id = client.post(
+        COVENANTS,
+        {
+            "facility": facility.pk,
+            "kind": "undertaking",
+            "name": "Pledge",
+            "first_test_date": NEXT_END.isoformat(),
+        },
+        format="json",
+    ).json()["id"]
+    test_id = CovenantTest.objects.get(covenant_id=covenant_id).pk
+    party = facility.borrower
+    project_id = client.post(
+        PROJECTS, {"party": party.pk, "facility": facility.pk, "name": "P"}, format="json"
+    ).json()["id"]
+    outsider = api_client(rm_b)
+    paths = [
+        ("get", f"{COVENANTS}{covenant_id}/"),
+        ("patch", f"{COVENANTS}{covenant_id}/"),
+        ("get", f"{COVENANTS}{covenant_id}/tests/"),
+        ("post", f"{COVENANTS}{covenant_id}/attestations/"),
+        ("get", f"{TESTS}{test_id}/"),
+        ("post", f"{TESTS}{test_id}/waiver/"),
+        ("post", f"{TESTS}{test_id}/waiver/decision/"),
+        ("get", f"{PROJECTS}{project_id}/"),
+        ("patch", f"{PROJECTS}{project_id}/"),
+        ("get", f"{PROJECTS}{project_id}/cash-flows/"),
+        ("put", f"{PROJECTS}{project_id}/cash-flows/"),
+        ("get", f"{PROJECTS}{project_id}/ratios/"),
+    ]
+    for method, path in paths:
+        response = getattr(outsider, method)(path, data={}, format="json", HTTP_IF_MATCH="*")
+        assert response.status_code == 404, (method, path, response.status_code)

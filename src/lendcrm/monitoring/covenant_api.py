@@ -180,8 +180,9 @@ class TestWaiver(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
+        test = sel.get_covenant_test(viewer=actor, test_id=pk)  # 404 before the body is read
         data = parse(WaiverInput, request.data)
-        test = covenants.request_waiver(actor=actor, test_id=pk, reason=data["reason"])
+        test = covenants.request_waiver(actor=actor, test_id=test.pk, reason=data["reason"])
         return Response(CovenantTestSerializer(sel.get_covenant_test(viewer=actor, test_id=test.pk)).data)
 
 
@@ -193,8 +194,11 @@ class TestWaiverDecision(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
+        test = sel.get_covenant_test(viewer=actor, test_id=pk)
         data = parse(WaiverDecisionInput, request.data)
-        test = covenants.decide_waiver(actor=actor, test_id=pk, approve=data["approve"], note=data["note"])
+        test = covenants.decide_waiver(
+            actor=actor, test_id=test.pk, approve=data["approve"], note=data["note"]
+        )
         return Response(CovenantTestSerializer(sel.get_covenant_test(viewer=actor, test_id=test.pk)).data)
 
 
