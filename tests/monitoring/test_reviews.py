@@ -16,6 +16,7 @@ from lendcrm.monitoring.services.reviews import (
     complete_review,
     ensure_default_review_policies,
     policy_interval,
+    save_review_policy,
     schedule_reviews,
 )
 from lendcrm.parties.models import Segment
@@ -201,3 +202,36 @@ def test_scheduling_takes_a_fixed_number_of_queries(django_assert_max_num_querie
         booked_facility(borrower=borrower_party(f"Borrower {n}"))
     with django_assert_max_num_queries(16):
         assert schedule_reviews(as_of=AS_OF) == 6
+
+
+def test_review_policies_are_changed_by_administrators_and_audited(admin_user: User, monitor: User) -> None:
+    policy = ReviewPolicy(
+        kind=ReviewKind.SITE_VISIT, segment=Segment.SME, min_grade=1, max_grade=3, interval_months=18
+    )
+    with pytest.raises(errors.PermissionDenied):
+        save_review_policy(actor=monitor, policy=policy)
+    save_review_policy(actor=admin_user, policy=policy)
+    assert AuditEvent.objects.filter(action="review_policy.created", actor=admin_user).count() == 1
+    policy.interval_months = 0
+    with pytest.raises(errors.ValidationFailed):
+        save_review_policy(actor=admin_user, policy=policy)
+    policy.refresh_from_db()
+    assert policy.interval_months == 18
+
+
+def test_the_admin_lists_and_saves_policies(admin_user: User, monitor: User) -> None:
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin_user)
+    assert client.get("/admin/monitoring/reviewpolicy/").status_code == 200
+    response = client.post(
+        "/admin/monitoring/reviewpolicy/add/",
+        {"kind": "site_visit", "segment": "sme", "min_grade": 1, "max_grade": 2, "interval_months": 24},
+    )
+    assert response.status_code == 302
+    assert ReviewPolicy.objects.filter(segment="sme", interval_months=24).exists()
+    looker = Client(HTTP_HOST="localhost")
+    looker.force_login(monitor)
+    assert looker.get("/admin/monitoring/reviewpolicy/").status_code == 200
+    assert looker.get("/admin/monitoring/reviewpolicy/add/").status_code == 403

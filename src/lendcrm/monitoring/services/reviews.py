@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from lendcrm.core import audit, errors
 from lendcrm.core.concurrency import check_version, locked_row
 from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
-from lendcrm.core.roles import MONITORING_ROLES
+from lendcrm.core.roles import MONITORING_ROLES, Role
 from lendcrm.monitoring.oversight_models import Review, ReviewKind, ReviewPolicy, ReviewStatus
 from lendcrm.monitoring.oversight_selectors import visible_reviews
 from lendcrm.origination.models import CreditMemo, Status
@@ -75,6 +76,29 @@ def ensure_default_review_policies() -> int:
             changes={"count": len(DEFAULT_POLICIES)},
         )
     return len(DEFAULT_POLICIES)
+
+
+def save_review_policy(*, actor: User | None, policy: ReviewPolicy) -> ReviewPolicy:
+    """Create or change a review policy (administrators; `None` is the system), validated by the model's
+    own rules and audited with what changed. The next daily run reschedules what it affects."""
+    if actor is not None and not (actor.is_active and actor.has_role(Role.ADMINISTRATOR)):
+        raise errors.PermissionDenied(_("Only an administrator changes the review policies."))
+    with transaction.atomic():
+        stored = ReviewPolicy.objects.select_for_update().filter(pk=policy.pk).first() if policy.pk else None
+        before = audit.snapshot(stored) if stored is not None else {}
+        try:
+            policy.full_clean()
+        except DjangoValidationError as exc:
+            raise errors.ValidationFailed(field_errors=exc.message_dict) from exc
+        policy.save()
+        audit.record(
+            actor=actor,
+            action=f"review_policy.{'changed' if stored else 'created'}",
+            object_type="review_policy",
+            object_id=policy.pk,
+            changes=audit.diff(before, audit.snapshot(policy)),
+        )
+    return policy
 
 
 def policy_interval(policies: list[ReviewPolicy], kind: str, segment: str, grade: int) -> int | None:
