@@ -137,3 +137,14 @@ def test_drawdowns_are_paid_out_once(api_client: Client) -> None:
     assert [row["reference"] for row in listed["results"]] == ["PAY-1"]
     rm = api_client(factories.relationship_manager())
     assert rm.post(url, {**body, "reference": "PAY-3"}, format="json").status_code == 403
+
+
+def test_out_of_scope_is_404_before_the_body_is_read(api_client: Client) -> None:
+    facility = factories.booked_facility(drawn=False)
+    application = _ready()
+    outsider = api_client(
+        factories.staff("bk_api_rm_d", Role.RELATIONSHIP_MANAGER, at=factories.other_branch())
+    )
+    assert outsider.post(f"/api/v1/applications/{application.pk}/book/", {}, format="json").status_code == 404
+    assert outsider.post(f"/api/v1/facilities/{facility.pk}/drawdowns/", {}, format="json").status_code == 404
+    assert outsider.post("/api/v1/facilities/987654/drawdowns/", {}, format="json").status_code == 404

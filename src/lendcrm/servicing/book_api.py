@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lendcrm.core import errors
 from lendcrm.core.api import (
     IDEMPOTENCY_PARAMETER,
     acting_user,
@@ -19,7 +20,9 @@ from lendcrm.core.api import (
     problems,
     with_etag,
 )
+from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
+from lendcrm.origination.selectors import visible_applications
 from lendcrm.servicing import selectors
 from lendcrm.servicing.serializers import (
     BookInput,
@@ -56,6 +59,8 @@ class ApplicationBook(APIView):
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
+        if not visible_applications(viewer=actor).filter(pk=row_id(pk)).exists():
+            raise errors.NotFound()  # out of scope is 404 before the body is read
         data = parse(BookInput, request.data)
         booked = book_application(
             actor=actor,
@@ -147,6 +152,8 @@ class FacilityDrawdowns(APIView):
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         actor = acting_user(request)
+        if not selectors.visible_facilities(viewer=actor).filter(pk=row_id(pk)).exists():
+            raise errors.NotFound()  # out of scope is 404 before the body is read
         data = parse(DrawdownInput, request.data)
         drawdown = draw(
             actor=actor,
