@@ -219,3 +219,15 @@ def test_rm_sees_only_their_scope(
     assert watchlist(viewer=monitor).count() == 2
     with pytest.raises(errors.NotFound):
         request_exit(actor=rm_a, entry_id=WatchlistEntry.objects.get(party=other_customer).pk, reason="x")
+
+
+def test_two_adds_at_once_make_one_entry_and_a_409(
+    monitor: User, rm_a: User, customer: Party, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _add(monitor, customer, rm_a)
+    # The second request passed its check before the first committed: the constraint decides.
+    monkeypatch.setattr("lendcrm.monitoring.services.watchlist.LIVE_WATCH", ())
+    with pytest.raises(errors.Conflict) as refused:
+        _add(monitor, customer, rm_a)
+    assert refused.value.code == "already_on_watch"
+    assert WatchlistEntry.objects.count() == 1

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -70,18 +70,23 @@ def add_to_watchlist(
     owner = _owner(owner_id)
     with transaction.atomic():
         party = get_party(viewer=actor, party_id=party_id)
-        if WatchlistEntry.objects.select_for_update().filter(party=party, status__in=LIVE_WATCH).exists():
-            raise errors.Conflict(_("This party is already on the watchlist."), code="already_on_watch")
-        entry = WatchlistEntry.objects.create(
-            party=party,
-            source=WatchSource.MANUAL,
-            reason=reason.strip(),
-            action_plan=(action_plan or "").strip(),
-            owner=owner,
-            review_date=review_date,
-            added_at=timezone.now(),
-            added_by=actor,
-        )
+        already = errors.Conflict(_("This party is already on the watchlist."), code="already_on_watch")
+        if WatchlistEntry.objects.filter(party=party, status__in=LIVE_WATCH).exists():
+            raise already
+        try:
+            with transaction.atomic():  # two people at once: the constraint lets one in
+                entry = WatchlistEntry.objects.create(
+                    party=party,
+                    source=WatchSource.MANUAL,
+                    reason=reason.strip(),
+                    action_plan=(action_plan or "").strip(),
+                    owner=owner,
+                    review_date=review_date,
+                    added_at=timezone.now(),
+                    added_by=actor,
+                )
+        except IntegrityError as exc:
+            raise already from exc
         _audit(
             actor,
             entry,
