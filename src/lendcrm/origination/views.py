@@ -269,13 +269,13 @@ def _visible(user: User, raw_ids: list[Any]) -> dict[int, Any]:
 def moves_for(user: User, application: Application) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
     """The moves the graph permits from here that this user's role could make, as (status, label), the
     forward ones apart from the closing ones (withdraw, expire); decisions and offers have their own
-    forms. The service still decides."""
+    forms, booking its page in servicing. The service still decides."""
     analyst = user.has_role(Role.CREDIT_ANALYST) and user.pk != application.owner_id
     maker = user.pk == application.owner_id or may_write_customers(user)
     forward: list[tuple[str, Any]] = []
     closing: list[tuple[str, Any]] = []
     for to_status in sorted(workflow.TRANSITIONS[application.status]):
-        if to_status in DECISION_MOVES or to_status in OFFER_MOVES:
+        if to_status in DECISION_MOVES or to_status in OFFER_MOVES or to_status == Status.BOOKED:
             continue
         back = application.status == Status.IN_REVIEW and to_status == Status.DRAFT
         if to_status in ANALYST_MOVES or back:
