@@ -80,6 +80,9 @@ def test_posting_from_the_form(loan: Facility, web: Web) -> None:
         {"reference": "F-1", "value_date": str(day), "amount": "500.00"},
     )
     assert response.status_code == 302
+    assert response["Location"] == f"/facilities/{loan.pk}/"
+    page = client.get(response["Location"])
+    assert "F-1" in page.content.decode()  # the facility page's repayments panel
     repayment = Repayment.objects.get()
     assert repayment.reference == "F-1"
     assert repayment.to_interest == D("500.00")
@@ -136,6 +139,18 @@ def test_import_upload(loan: Facility, web: Web) -> None:
     assert client.post("/repayments/import/", {}).status_code == 400
 
 
+def test_arrears_show_on_the_form(web: Web) -> None:
+    loan = booked_facility(borrower=borrower_party("Late Payer"))
+    later = due(loan) + timedelta(days=40)
+    post_repayment(
+        actor=ops(), facility_id=loan.pk, amount=D("1.00"), value_date=later, reference="L-1", today=later
+    )
+    loan.refresh_from_db()
+    page = web(ops()).get(f"/facilities/{loan.pk}/repayments/new/").content.decode()
+    assert f"<dd>{loan.days_past_due}</dd>" in page
+    assert loan.days_past_due == 40
+
+
 def test_the_facility_panel(loan: Facility, rm_a: User) -> None:
     pay(loan, "PN-1")
     loan.refresh_from_db()
@@ -149,14 +164,3 @@ def test_the_facility_panel(loan: Facility, rm_a: User) -> None:
     )
     assert "PN-1" in rm_html
     assert 'id="post-repayment"' not in rm_html
-
-
-def test_arrears_show_on_the_panel(web: Web) -> None:
-    loan = booked_facility(borrower=borrower_party("Late Payer"))
-    later = due(loan) + timedelta(days=40)
-    post_repayment(
-        actor=ops(), facility_id=loan.pk, amount=D("1.00"), value_date=later, reference="L-1", today=later
-    )
-    loan.refresh_from_db()
-    html = render_to_string("servicing/_repayments.html", {"facility": loan, **repayment_panel(ops(), loan)})
-    assert f'<span class="badge bad">{loan.days_past_due}</span>' in html

@@ -129,7 +129,7 @@ def repayment_create(request: HttpRequest, pk: int) -> HttpResponse:
                     "interest": repayment.to_interest,
                 },
             )
-            return redirect("ui:repayment-list")
+            return redirect("ui:facility-detail", pk=facility.pk)
     context = {"section": "repayments", "facility": facility, "form": form}
     return render(request, "servicing/repayment_form.html", context, status=form_status(form))
 
