@@ -297,3 +297,14 @@ def test_rm_out_of_scope_gets_404_on_projects(monitor, web: Any, rm_b):
     project = projects.create_project(actor=monitor, party_id=party.pk, facility_id=facility.pk, name="Hydro")
     assert web(rm_b).get(f"/projects/{project.pk}/").status_code == 404
     assert web(relationship_manager()).get(f"/projects/{project.pk}/").status_code == 200
+
+
+def test_the_facility_page_links_its_projects_and_prefills_a_new_one(monitor, facility, web: Any):
+    project = projects.create_project(
+        actor=monitor, party_id=facility.borrower_id, facility_id=facility.pk, name="Wind"
+    )
+    client = web(monitor)
+    page = html(client.get(f"/facilities/{facility.pk}/covenants/"))
+    assert f'href="/projects/{project.pk}/"' in page
+    form = html(client.get(f"/projects/?party={facility.borrower_id}&facility={facility.pk}"))
+    assert f'value="{facility.pk}"' in form

@@ -237,6 +237,7 @@ def _covenant_context(request: HttpRequest, pk: object, **bound: Any) -> dict[st
         "facility": facility,
         "facility_url": _url_or_none("ui:facility-detail", facility.pk),
         "rows": rows,
+        "projects": sel.facility_projects(facility),
         "may_keep": is_monitor(user),
         "form": bound.get("form") or CovenantForm(),
         "refusal": bound.get("refusal", ""),
@@ -432,7 +433,11 @@ def party_statements(request: HttpRequest, pk: int) -> HttpResponse:
 def project_list(request: HttpRequest) -> HttpResponse:
     """Projects the reader may see; a monitoring officer creates one here."""
     user = acting_user(request)
-    form = ProjectForm()
+    # `?party=&facility=` (the facility's covenant page links here) fills the new project's form.
+    initial = {
+        name: request.GET[name] for name in ("party", "facility") if request.GET.get(name, "").isdigit()
+    }
+    form = ProjectForm(initial=initial)
     status = 200
     if request.method == "POST":
         form = ProjectForm(request.POST)

@@ -175,8 +175,7 @@ def project_ratios_at(project: Project, at: date) -> project_ratios.Ratios:
 
 # --- pages ----------------------------------------------------------------------------------------
 def facility_covenants(*, viewer: User, facility_id: object) -> tuple[Facility, list[Covenant]]:
-    """A facility with its covenants, each with its tests newest first, and the facility's projects:
-    four queries."""
+    """A facility with its covenants, each with its tests newest first: three queries."""
     facility = (
         _scoped(Facility.objects.select_related("borrower"), viewer, "borrower")
         .filter(pk=row_id(facility_id))
@@ -198,3 +197,8 @@ def facility_covenants(*, viewer: User, facility_id: object) -> tuple[Facility, 
 def party_tests(*, viewer: User, party_id: int, limit: int = 20) -> list[CovenantTest]:
     """The latest tests of a party's covenants (the statement page), one query."""
     return list(covenant_test_list(viewer=viewer, party_id=party_id)[:limit])
+
+
+def facility_projects(facility: Facility) -> list[Project]:
+    """The projects a facility funds (the facility is already in the viewer's scope), one query."""
+    return list(Project.objects.filter(facility=facility).order_by("name", "id"))
