@@ -21,6 +21,7 @@ from lendcrm.parties.models import Lifecycle, Party
 from lendcrm.servicing.models import Facility, FacilityStatus
 
 Key = tuple[int, str, str]
+# What a re-run may change on an open signal; last_seen_on last (on a new day usually all that moves).
 REFRESHED = ("severity", "detail", "facility_id", "last_seen_on")
 
 
@@ -57,6 +58,7 @@ def _evaluate_chunk(
             dismissed[key] = max(dismissed.get(key, 0), row.severity)
     raised: list[Signal] = []
     refreshed: list[Signal] = []
+    seen: list[Signal] = []
     cleared: list[Signal] = []
     for key, hit in hits.items():
         signal = open_now.pop(key) if key in open_now else None
@@ -80,15 +82,20 @@ def _evaluate_chunk(
         before = tuple(getattr(signal, name) for name in REFRESHED)
         signal.severity, signal.detail, signal.facility_id = hit.severity, hit.detail[:500], hit.facility_id
         signal.last_seen_on = max(signal.last_seen_on, as_of)
-        if tuple(getattr(signal, name) for name in REFRESHED) != before:
+        after = tuple(getattr(signal, name) for name in REFRESHED)
+        if after[:-1] != before[:-1]:
             refreshed.append(signal)
+        elif after != before:
+            seen.append(signal)
     for signal in open_now.values():
         signal.status, signal.closed_on = SignalStatus.CLEARED, as_of
         cleared.append(signal)
     Signal.objects.bulk_create(raised)
     Signal.objects.bulk_update(refreshed, ["severity", "detail", "facility", "last_seen_on"])
+    # Most open signals are only seen again: one plain UPDATE, not a CASE per row.
+    Signal.objects.filter(pk__in=[s.pk for s in seen]).update(last_seen_on=as_of)
     Signal.objects.bulk_update(cleared, ["status", "closed_on"])
-    return raised, refreshed, cleared
+    return raised, refreshed + seen, cleared
 
 
 def evaluate_signals(*, as_of: date, party_ids: Iterable[int] | None = None) -> int:
