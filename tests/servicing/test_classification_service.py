@@ -197,9 +197,14 @@ def test_contagion_reviews_name_the_other_group_members() -> None:
     outsider = factories.borrower_party("Unrelated Ltd")
     Relationship.objects.create(from_party=parent, to_party=member, kind=RelationshipKind.PARENT_OF)
     Relationship.objects.create(from_party=sister, to_party=parent, kind=RelationshipKind.MEMBER_OF_GROUP)
+    other_head, other_member = factories.borrower_party("Other Group"), factories.borrower_party("Other Sub")
+    Relationship.objects.create(from_party=other_head, to_party=other_member, kind=RelationshipKind.PARENT_OF)
+    Relationship.objects.create(from_party=member, to_party=outsider, kind=RelationshipKind.SUPPLIER_OF)
     bad = set_state(factories.booked_facility(borrower=member), category=Category.DOUBTFUL, stage=3)
     set_state(factories.booked_facility(borrower=outsider), category=Category.SUBSTANDARD, stage=3)
-    reviews = service.contagion_reviews(as_of=AS_OF)
+    with CaptureQueriesContext(connection) as ctx:
+        reviews = service.contagion_reviews(as_of=AS_OF)
+    assert len(ctx.captured_queries) == 2  # the NPL facilities, the group edges
     assert sorted(reviews) == sorted([(parent.pk, member.pk, bad.pk), (sister.pk, member.pk, bad.pk)])
     assert service.contagion_reviews(as_of=AS_OF, party_ids=[sister.pk]) == [(sister.pk, member.pk, bad.pk)]
 

@@ -16,8 +16,7 @@ from lendcrm.core.concurrency import locked_row
 from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
 from lendcrm.core.roles import MONITORING_ROLES, OVERSIGHT_APPROVER_ROLES
-from lendcrm.parties import graph
-from lendcrm.parties.models import GROUP_KINDS, NATURAL_PERSON_KINDS, Party, Segment
+from lendcrm.parties.models import GROUP_KINDS, NATURAL_PERSON_KINDS, Relationship, Segment
 from lendcrm.servicing import classification as rules
 from lendcrm.servicing.classification_selectors import classification_requests
 from lendcrm.servicing.models import (
@@ -433,9 +432,11 @@ def record_rule_change(
 
 def contagion_reviews(*, as_of: date, party_ids: Iterable[int] | None = None) -> list[tuple[int, int, int]]:
     """A group member's NPL is a reason to review the other members, not to downgrade them: for every
-    borrower with a non-performing active facility, the other parties of its group (parent and
-    group-membership edges, either direction) as (party to review, NPL party, its worst NPL facility).
-    One query for the NPL borrowers plus one per NPL borrower (there are few)."""
+    borrower with a non-performing active facility, the other parties of its group (connected through
+    parent and group-membership edges, either direction — `parties.graph.connecting` over the group
+    kinds) as (party to review, NPL party, its worst NPL facility), limited to `party_ids` when given.
+    Two queries whatever the number of groups: the NPL facilities, and every group edge, joined into
+    groups here."""
     wanted = None if party_ids is None else {int(p) for p in party_ids}
     npl = (
         Facility.objects.filter(status=FacilityStatus.ACTIVE, category__in=rules.NON_PERFORMING)
@@ -447,10 +448,28 @@ def contagion_reviews(*, as_of: date, party_ids: Iterable[int] | None = None) ->
         current = worst_by_party.get(borrower_id)
         if current is None or rules.rank(category) > rules.rank(current[1]):
             worst_by_party[borrower_id] = (facility_id, category)
+    if not worst_by_party:
+        return []
+    parent: dict[int, int] = {}
+
+    def root(node: int) -> int:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    edges = Relationship.objects.filter(kind__in=GROUP_KINDS).values_list("from_party_id", "to_party_id")
+    for left, right in edges.iterator(chunk_size=CHUNK):
+        parent[root(left)] = root(right)
+    groups: dict[int, list[int]] = {}
+    for node in list(parent):
+        groups.setdefault(root(node), []).append(node)
     reviews = []
     for party_id, (facility_id, _category) in sorted(worst_by_party.items()):
-        members = Party.objects.filter(pk__in=graph.connecting(party_id, GROUP_KINDS)).exclude(pk=party_id)
-        for member_id in members.order_by("id").values_list("id", flat=True):
-            if wanted is None or member_id in wanted:
+        if party_id not in parent:
+            continue
+        for member_id in sorted(groups[root(party_id)]):
+            if member_id != party_id and (wanted is None or member_id in wanted):
                 reviews.append((member_id, party_id, facility_id))
     return reviews
