@@ -16,14 +16,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from lendcrm.core.models import User
+from lendcrm.core.roles import Role
 from lendcrm.interactions import services as interaction_services
+from lendcrm.monitoring.models import Review, Signal
+from lendcrm.monitoring.services import covenants, projects, watchlist
 from lendcrm.origination import services as origination_services
 from lendcrm.origination import workflow
 from lendcrm.origination.models import Application, AuthorityLevel, AuthorityMatrix, Condition, Decision
 from lendcrm.parties import services as party_services
 from lendcrm.pipeline import services as pipeline_services
+from lendcrm.servicing.services import classification, repayments, restructuring
 from tests.origination.conftest import facility
 from tests.pipeline.conftest import opportunity_data, proposal_data
+from tests.servicing import factories as servicing_factories
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +92,7 @@ def branch_a_objects(rm_a: User) -> dict[str, int]:
     )
     return {
         **_origination_objects(rm_a, party.pk),
+        **_postloan_objects(rm_a, party),
         "lead": lead.pk,
         "opportunity": opportunity.pk,
         "proposal": proposal.pk,
@@ -149,6 +155,71 @@ def _origination_objects(rm_a: User, party_id: int) -> dict[str, int]:
     }
 
 
+def _postloan_objects(rm_a: User, party: Any) -> dict[str, int]:
+    """A booked, drawn facility of the party with a repayment, a classification proposal, a restructuring,
+    a covenant and its test, a project, a review, a signal and a watchlist entry."""
+    today = timezone.localdate()
+    facility_row = servicing_factories.booked_facility(borrower=party, start_date=today - timedelta(days=60))
+    monitor = servicing_factories.staff("matrix_monitor", Role.PORTFOLIO_MONITOR)
+    repayment = repayments.post_repayment(
+        actor=servicing_factories.ops(),
+        facility_id=facility_row.pk,
+        amount=Decimal("100.00"),
+        value_date=today,
+        reference="SECRET-1",
+    )
+    request = classification.request_classification(
+        actor=monitor,
+        facility_id=facility_row.pk,
+        category="special_mention",
+        stage=2,
+        reason="Secret doubts",
+    )
+    restructuring_row = restructuring.request_restructuring(
+        actor=monitor,
+        facility_id=facility_row.pk,
+        kind="term_extension",
+        terms={"maturity_date": facility_row.maturity_date + timedelta(days=365)},
+        reason="Secret extension",
+        effective_on=today,
+    )
+    covenant = covenants.add_covenant(
+        actor=monitor,
+        facility_id=facility_row.pk,
+        kind="undertaking",
+        name="Secret pledge",
+        first_test_date=today + timedelta(days=30),
+    )
+    project = projects.create_project(
+        actor=monitor, party_id=party.pk, facility_id=facility_row.pk, name="Secret project"
+    )
+    review = Review.objects.create(party=party, kind="site_visit", due_date=today, assigned_to=rm_a)
+    signal = Signal.objects.create(
+        party=party,
+        rule="kyc_overdue",
+        subject="kyc",
+        severity=3,
+        detail="Secret",
+        raised_on=today,
+        last_seen_on=today,
+    )
+    entry = watchlist.add_to_watchlist(
+        actor=monitor, party_id=party.pk, reason="Secret worries", owner_id=monitor.pk, review_date=today
+    )
+    return {
+        "facility": facility_row.pk,
+        "repayment": repayment.pk,
+        "classification_request": request.pk,
+        "restructuring": restructuring_row.pk,
+        "covenant": covenant.pk,
+        "covenant_test": covenant.tests.get().pk,
+        "project": project.pk,
+        "review": review.pk,
+        "signal": signal.pk,
+        "watch_entry": entry.pk,
+    }
+
+
 def _path_for(route: str, objects: dict[str, int]) -> str:
     resource = route.removeprefix("api/v1/").split("/")[0]
     main = {
@@ -163,6 +234,16 @@ def _path_for(route: str, objects: dict[str, int]) -> str:
         "applications": "application",
         "financial-statements": "statement",
         "offers": "offer",
+        "facilities": "facility",
+        "repayments": "repayment",
+        "classifications": "classification_request",  # its only id routes are the requests
+        "restructurings": "restructuring",
+        "covenants": "covenant",
+        "covenant-tests": "covenant_test",
+        "projects": "project",
+        "reviews": "review",
+        "signals": "signal",
+        "watchlist": "watch_entry",
     }[resource]
     path = route.replace("<int:pk>", str(objects[main]))
     path = path.replace("<int:identifier_id>", str(objects["identifier"]))
@@ -177,7 +258,7 @@ def _database_digest() -> str:
     digest = hashlib.sha256()
     for model in apps.get_models():
         if not model._meta.label.startswith(
-            ("core.", "parties.", "interactions.", "pipeline.", "origination.")
+            ("core.", "parties.", "interactions.", "pipeline.", "origination.", "servicing.", "monitoring.")
         ):
             continue
         if model._meta.label in {"core.ApiToken"}:  # last_used_at moves on every authenticated call
@@ -232,6 +313,16 @@ def test_missing_ids_look_the_same_as_hidden_ones(route: str, view: Any, rm_b: U
             "statement",
             "offer",
             "condition",
+            "facility",
+            "repayment",
+            "classification_request",
+            "restructuring",
+            "covenant",
+            "covenant_test",
+            "project",
+            "review",
+            "signal",
+            "watch_entry",
         ),
         987654,
     )
