@@ -149,3 +149,19 @@ def test_prepayment_split_never_exceeds_the_amount(
         assert extra + (extra * fee_pct / 100).quantize(D("0.01")) > amount - accrued or split.left < D(
             "0.03"
         )
+
+
+def test_a_bad_bank_wide_order_is_a_configuration_error(settings: object) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from lendcrm.servicing.models import Facility
+    from lendcrm.servicing.services.repayments import facility_order
+
+    settings.LENDCRM_REPAYMENT_ORDER = "interest,principal"  # type: ignore[attr-defined]
+    with pytest.raises(ImproperlyConfigured):
+        facility_order(Facility(allocation_order=""))
+    assert facility_order(Facility(allocation_order="principal,fees,interest")) == (
+        "principal",
+        "fees",
+        "interest",
+    )

@@ -28,6 +28,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
@@ -72,7 +73,15 @@ def parse_order(text: str) -> tuple[str, ...]:
 
 
 def facility_order(facility: Facility) -> tuple[str, ...]:
-    return parse_order(facility.allocation_order or settings.LENDCRM_REPAYMENT_ORDER)
+    """The facility's own order, else the bank's; a bad setting is the operator's error, not the user's."""
+    if facility.allocation_order:
+        return parse_order(facility.allocation_order)
+    try:
+        return parse_order(settings.LENDCRM_REPAYMENT_ORDER)
+    except errors.ValidationFailed as exc:
+        raise ImproperlyConfigured(
+            "LENDCRM_REPAYMENT_ORDER must name fees, interest and principal once."
+        ) from exc
 
 
 @dataclass
