@@ -22,8 +22,28 @@ def page_routes() -> list[str]:
     ]
 
 
+# The object a page's first id names, by the page's path prefix (parties by default).
+MAIN_OBJECT = {
+    "tasks/": "task",
+    "pipeline/leads/": "lead",
+    "pipeline/opportunities/": "opportunity",
+    "pipeline/proposals/": "proposal",
+    "applications/": "application",
+    "offers/": "offer",
+    "facilities/": "facility",
+    "classification-requests/": "classification_request",
+    "restructurings/": "restructuring",
+    "covenants/": "covenant",
+    "covenant-tests/": "covenant_test",
+    "projects/": "project",
+    "watchlist/": "watch_entry",
+    "signals/": "signal",
+    "reviews/": "review",
+}
+
+
 def _path(route: str, objects: dict[str, int]) -> str:
-    main = "task" if route.startswith("tasks/") else "party"
+    main = next((name for prefix, name in MAIN_OBJECT.items() if route.startswith(prefix)), "party")
     path = route.replace("<int:pk>", str(objects[main]))
     for param, name in PARAMS.items():
         if name is not None:
