@@ -9,6 +9,7 @@ import pytest
 from lendcrm.core import errors
 from lendcrm.core.models import AuditEvent
 from lendcrm.core.roles import Role
+from lendcrm.origination import services as origination_services
 from lendcrm.origination.models import Application, Status
 from lendcrm.servicing.models import Facility, FacilityKind
 from lendcrm.servicing.selectors import current_schedule
@@ -248,3 +249,17 @@ def test_only_loan_operations_books_and_only_a_ready_application() -> None:
         )
     assert refused.value.code == "not_ready_to_disburse"
     assert Facility.objects.filter(application=application).count() == 1
+
+
+def test_the_application_is_booked_only_through_its_facilities() -> None:
+    application = _ready()
+    with pytest.raises(errors.Conflict) as refused:
+        origination_services.transition(
+            actor=factories.staff("bk_maker", Role.CREDIT_ANALYST),
+            application_id=application.pk,
+            to_status=Status.BOOKED,
+        )
+    assert refused.value.code == "use_booking"
+    application.refresh_from_db()
+    assert application.status == Status.READY_TO_DISBURSE
+    assert not Facility.objects.filter(application=application).exists()
