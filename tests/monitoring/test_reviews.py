@@ -235,3 +235,12 @@ def test_the_admin_lists_and_saves_policies(admin_user: User, monitor: User) -> 
     looker.force_login(monitor)
     assert looker.get("/admin/monitoring/reviewpolicy/").status_code == 200
     assert looker.get("/admin/monitoring/reviewpolicy/add/").status_code == 403
+
+
+def test_a_monitor_named_later_takes_over_the_scheduled_reviews(monitor: User) -> None:
+    facility = booked_facility()
+    schedule_reviews(as_of=AS_OF)
+    Facility.objects.filter(pk=facility.pk).update(monitor=monitor)
+    assert schedule_reviews(as_of=AS_OF) == 2
+    assert {r.assigned_to for r in _by_kind(facility.borrower_id).values()} == {monitor}
+    assert schedule_reviews(as_of=AS_OF) == 0

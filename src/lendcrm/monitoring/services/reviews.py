@@ -243,15 +243,18 @@ def _schedule_chunk(party_ids: list[int], policies: list[ReviewPolicy]) -> _Outc
                         assigned_to_id=person.user_id,
                     )
                 )
-            elif current.due_date != due:
-                current.due_date = due
-                current.version += 1
-                outcome.moved.append(current)
+            else:
+                # The date follows the policy; the assignee follows the facility's monitor (or lead RM).
+                wanted = (due, person.user_id or current.assigned_to_id)
+                if (current.due_date, current.assigned_to_id) != wanted:
+                    current.due_date, current.assigned_to_id = wanted
+                    current.version += 1
+                    outcome.moved.append(current)
     now = timezone.now()
     Review.objects.bulk_create(outcome.created)
     for review in outcome.moved:
         review.updated_at = now
-    Review.objects.bulk_update(outcome.moved, ["due_date", "version", "updated_at"])
+    Review.objects.bulk_update(outcome.moved, ["due_date", "assigned_to", "version", "updated_at"])
     for review in outcome.cancelled:
         review.version += 1
         review.updated_at = now
