@@ -190,3 +190,14 @@ def test_the_admin_shows_facilities_read_only(web: Web) -> None:
     assert 'name="_save"' not in html(change)
     assert admin.get("/admin/servicing/facility/add/").status_code == 403
     assert web(factories.relationship_manager()).get("/admin/servicing/facility/").status_code in (302, 403)
+
+
+def test_the_360_shows_the_party_and_group_arrears(web: Web) -> None:
+    facility = factories.booked_facility()
+    Facility.objects.filter(pk=facility.pk).update(
+        arrears_principal=Decimal("1000.00"), arrears_interest=Decimal("50.00"), days_past_due=12
+    )
+    body = html(web(factories.relationship_manager()).get(f"/parties/{facility.borrower_id}/"))
+    assert 'id="party-delinquency"' in body
+    assert "CNY 1,050.00" in body
+    assert "12 days past due" in body
