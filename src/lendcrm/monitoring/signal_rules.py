@@ -408,13 +408,11 @@ def group_npl(as_of: date, party_ids: list[int] | None) -> dict[int, list[Hit]]:
     not a downgrade): medium, per member and NPL party. Computed once per run, not per chunk, because
     the classification service walks the groups of the NPL borrowers."""
     found = contagion_reviews(as_of=as_of, party_ids=party_ids)
-    names = dict(
-        Party.objects.filter(pk__in={npl for _member, npl, _f in found}).values_list("id", "legal_name")
-    )
     hits: dict[int, list[Hit]] = {}
     for member, npl, _facility in found:
-        detail = _("%(party)s, a member of the same group, has a non-performing loan.") % {
-            "party": names.get(npl, npl)
+        # The member's readers may not see the NPL party (another branch): its number, never its name.
+        detail = _("A member of the same group (party no. %(party)d) has a non-performing loan.") % {
+            "party": npl
         }
         hits.setdefault(member, []).append(
             Hit(member, None, SignalRule.GROUP_NPL, f"group_npl:{npl}", Severity.MEDIUM, detail)
