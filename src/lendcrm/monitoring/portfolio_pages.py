@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 
 from lendcrm.core import errors
 from lendcrm.monitoring import daily, portfolio
+from lendcrm.monitoring.covenant_pages import times
+from lendcrm.monitoring.services.covenants import DETAILS
 from lendcrm.servicing.services.delinquency import delinquency_buckets
 from lendcrm.web.pages import acting_user, workspace_view
 
@@ -26,6 +28,11 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
     cut = portfolio.exposure(viewer=user, by=by)
     by_category = cut if by == "category" else portfolio.exposure(viewer=user, by="category")
     buckets = delinquency_buckets(viewer=user, as_of=today)
+    upcoming = portfolio.upcoming(viewer=user, as_of=today, within=within)
+    for test in upcoming.breaches:  # as the covenant pages show a test
+        test.detail_text = DETAILS.get(test.detail, test.detail)
+        test.value_text = times(test.value, test.covenant.metric)
+        test.threshold_text = times(test.threshold, test.covenant.metric)
     context = {
         "section": "portfolio",
         "today": today,
@@ -38,7 +45,7 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
         "buckets": buckets,
         "overdue": sum(b.facilities for b in buckets),
         "top": max((r.outstanding for r in cut.rows), default=0),
-        "upcoming": portfolio.upcoming(viewer=user, as_of=today, within=within),
+        "upcoming": upcoming,
         "last_run": daily.last_run(),
     }
     return render(request, "monitoring/portfolio.html", context)
