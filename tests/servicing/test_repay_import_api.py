@@ -209,3 +209,20 @@ def test_delinquency_endpoints(loan: Facility, api_client: Client, rm_b: User) -
     assert D(party.data["group"]["outstanding"]) == D("1000000.00")
     assert api_client(rm_b).get(f"/api/v1/parties/{loan.borrower_id}/delinquency/").status_code == 404
     assert client.get("/api/v1/delinquency/buckets/", {"as_of": "nope"}).status_code == 400
+
+
+def test_payoff_endpoint(loan: Facility, api_client: Client, rm_b: User) -> None:
+    day = first_line(loan).due_date + timedelta(days=3)
+    response = api_client(ops()).get(f"/api/v1/facilities/{loan.pk}/payoff/", {"value_date": str(day)})
+    assert response.status_code == 200
+    data = response.data
+    line = first_line(loan)
+    assert D(data["arrears"]) == line.principal + line.interest
+    assert D(data["principal"]) == line.closing_balance
+    assert D(data["total"]) == D(data["arrears"]) + D(data["accrued_interest"]) + D(data["principal"]) + D(
+        data["fee"]
+    )
+    assert api_client(rm_b).get(f"/api/v1/facilities/{loan.pk}/payoff/").status_code == 404
+    assert (
+        api_client(ops()).get(f"/api/v1/facilities/{loan.pk}/payoff/", {"value_date": "x"}).status_code == 400
+    )

@@ -313,3 +313,43 @@ def test_a_sculpted_project_loan_keeps_its_shape_when_prepaid() -> None:
     assert new[-1].closing_balance == 0
     loan.refresh_from_db()
     assert loan.outstanding_principal == unpaid_principal(loan)
+
+
+@pytest.mark.parametrize("fee", ["0", "1", "0.75"])
+def test_the_payoff_quote_repays_everything(loan: Facility, settings: Any, fee: str) -> None:
+    from lendcrm.servicing.services.prepayments import payoff_quote
+
+    settings.LENDCRM_PREPAYMENT_FEE_PCT = D(fee)
+    old = lines(loan)
+    # the first instalment in arrears, the second paid ahead in part, the value date in the second period
+    value = old[0].due_date + timedelta(days=9)
+    pay(loan, "300.00", old[0].due_date - timedelta(days=20), "RP-EARLY")  # pays the first ahead, in part
+    quote = payoff_quote(viewer=ops(), facility_id=loan.pk, value_date=value)
+    assert quote.arrears == old[0].principal + old[0].interest - D("300.00")
+    assert quote.begun == 0
+    assert quote.accrued_interest == (old[1].opening_balance * D("4.35") * 9 / 36000).quantize(D("0.01"))
+    assert quote.principal == old[1].opening_balance
+    assert quote.fee == (quote.principal * D(fee) / 100).quantize(D("0.01"))
+    repayment = pay(loan, str(quote.total), value, "RP-PAYOFF", is_prepayment=True)
+    loan.refresh_from_db()
+    assert repayment.unapplied == 0
+    assert repayment.prepaid_principal == quote.principal
+    assert loan.status == FacilityStatus.REPAID
+    assert loan.outstanding_principal == 0
+
+
+def test_a_payoff_finishes_an_instalment_paid_ahead_in_part(loan: Facility) -> None:
+    from lendcrm.servicing.services.prepayments import payoff_quote
+
+    first = lines(loan)[0]
+    ahead = first.due_date - timedelta(days=5)
+    pay(loan, "1000.00", ahead, "RP-PART")  # the first instalment, not yet due, paid in part
+    quote = payoff_quote(viewer=ops(), facility_id=loan.pk, value_date=ahead + timedelta(days=1))
+    assert quote.arrears == 0
+    assert quote.begun == first.principal + first.interest - D("1000.00")
+    assert quote.accrued_interest == 0  # the running period's interest is in the instalment begun
+    assert quote.principal == first.closing_balance
+    repayment = pay(loan, str(quote.total), ahead + timedelta(days=1), "RP-OFF", is_prepayment=True)
+    loan.refresh_from_db()
+    assert repayment.unapplied == 0
+    assert loan.status == FacilityStatus.REPAID

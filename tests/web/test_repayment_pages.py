@@ -74,6 +74,7 @@ def test_posting_from_the_form(loan: Facility, web: Web) -> None:
     client = web(ops())
     form = client.get(f"/facilities/{loan.pk}/repayments/new/")
     assert form.status_code == 200
+    assert 'id="payoff"' in form.content.decode()  # what repays everything today
     day = due(loan)
     response = client.post(
         f"/facilities/{loan.pk}/repayments/new/",

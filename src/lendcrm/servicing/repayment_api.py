@@ -29,7 +29,7 @@ from lendcrm.core.fields import Day as DayField
 from lendcrm.core.money import CURRENCIES, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from lendcrm.servicing import repayment_import
 from lendcrm.servicing.models import Repayment, RepaymentSource
-from lendcrm.servicing.services import delinquency
+from lendcrm.servicing.services import delinquency, prepayments
 from lendcrm.servicing.services.repayments import MAX_REFERENCE, get_repayment, post_repayment, repayment_list
 
 
@@ -148,6 +148,21 @@ class RollupSerializer(serializers.Serializer):
     outstanding = _money()
     arrears = _money()
     max_days_past_due = serializers.IntegerField()
+
+
+class PayoffSerializer(serializers.Serializer):
+    value_date = serializers.DateField()
+    currency = serializers.CharField()
+    arrears = _money(help_text=_("Unpaid on instalments due on or before the value date."))
+    begun = _money(help_text=_("The rest of instalments already paid ahead in part."))
+    accrued_interest = _money()
+    principal = _money()
+    fee = _money(help_text=_("The prepayment fee on the principal."))
+    total = _money(help_text=_("Post this as an early repayment on the value date to repay everything."))
+
+
+class PayoffQuery(serializers.Serializer):
+    value_date = serializers.DateField(required=False, help_text=_("Default: today."))
 
 
 class PartyDelinquencySerializer(serializers.Serializer):
@@ -272,10 +287,25 @@ class PartyDelinquency(APIView):
         return Response(PartyDelinquencySerializer(payload).data)
 
 
+class FacilityPayoff(APIView):
+    @extend_schema(
+        parameters=[PayoffQuery],
+        responses={200: PayoffSerializer, **problems(400, 404)},
+        summary="What repays a facility in full on a date (arrears, accrued interest, principal, fee)",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        viewer = acting_user(request)
+        value_date = parse_query(PayoffQuery, request.query_params).get("value_date") or timezone.localdate()
+        quote = prepayments.payoff_quote(viewer=viewer, facility_id=pk, value_date=value_date)
+        payload = {**quote.__dict__, "total": quote.total}
+        return Response(PayoffSerializer(payload).data)
+
+
 urlpatterns = [
     path("repayments/", RepaymentList.as_view(), name="repayment-list"),
     path("repayments/import/", RepaymentImport.as_view(), name="repayment-import"),
     path("repayments/<int:pk>/", RepaymentDetail.as_view(), name="repayment-detail"),
     path("delinquency/buckets/", DelinquencyBuckets.as_view(), name="delinquency-buckets"),
+    path("facilities/<int:pk>/payoff/", FacilityPayoff.as_view(), name="facility-payoff"),
     path("parties/<int:pk>/delinquency/", PartyDelinquency.as_view(), name="party-delinquency"),
 ]

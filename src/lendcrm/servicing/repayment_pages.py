@@ -17,6 +17,7 @@ from lendcrm.core.models import User
 from lendcrm.servicing import repayment_import
 from lendcrm.servicing.models import Facility, RepaymentSource
 from lendcrm.servicing.selectors import get_facility
+from lendcrm.servicing.services import prepayments
 from lendcrm.servicing.services.repayments import MAX_REFERENCE, may_post, post_repayment, repayment_list
 from lendcrm.web.forms import DateInput, show_refusal
 from lendcrm.web.pages import acting_user, form_status, page_of, workspace_view
@@ -117,8 +118,9 @@ def repayment_create(request: HttpRequest, pk: int) -> HttpResponse:
             show_refusal(form, exc)
         except errors.Conflict as exc:
             form.add_error(None, exc.detail)
-            context = {"section": "repayments", "facility": facility, "form": form}
-            return render(request, "servicing/repayment_form.html", context, status=409)
+            return render(
+                request, "servicing/repayment_form.html", _form_context(user, facility, form), status=409
+            )
         else:
             messages.success(
                 request,
@@ -130,8 +132,18 @@ def repayment_create(request: HttpRequest, pk: int) -> HttpResponse:
                 },
             )
             return redirect("ui:facility-detail", pk=facility.pk)
-    context = {"section": "repayments", "facility": facility, "form": form}
-    return render(request, "servicing/repayment_form.html", context, status=form_status(form))
+    return render(
+        request,
+        "servicing/repayment_form.html",
+        _form_context(user, facility, form),
+        status=form_status(form),
+    )
+
+
+def _form_context(user: User, facility: Facility, form: RepaymentForm) -> dict[str, Any]:
+    """The form with what repays the facility in full today (two queries)."""
+    quote = prepayments.payoff_quote(viewer=user, facility_id=facility.pk, value_date=timezone.localdate())
+    return {"section": "repayments", "facility": facility, "form": form, "payoff": quote}
 
 
 @workspace_view

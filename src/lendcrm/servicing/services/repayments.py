@@ -24,7 +24,7 @@ Rules, in one place:
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -41,7 +41,6 @@ from lendcrm.core.fields import row_id
 from lendcrm.core.models import User
 from lendcrm.core.money import CURRENCIES
 from lendcrm.core.roles import BOOKING_ROLES
-from lendcrm.servicing.daycount import day_count_parts
 from lendcrm.servicing.models import (
     Facility,
     FacilityKind,
@@ -49,10 +48,10 @@ from lendcrm.servicing.models import (
     Instalment,
     Repayment,
     RepaymentSource,
-    ScheduleProfile,
 )
-from lendcrm.servicing.schedules import ScheduleTerms, build_schedule, minor_unit, round_money
+from lendcrm.servicing.schedules import minor_unit
 from lendcrm.servicing.selectors import visible_facilities
+from lendcrm.servicing.services import prepayments
 
 PARTS = ("fees", "interest", "principal")
 ZERO = Decimal("0.00")
@@ -119,36 +118,6 @@ def allocate(amount: Decimal, dues: Sequence[Due], order: Sequence[str]) -> Allo
                 result.totals[part] += take
                 result.left -= take
     return result
-
-
-@dataclass(frozen=True)
-class Prepayment:
-    interest: Decimal
-    fee: Decimal
-    principal: Decimal
-    left: Decimal
-
-
-def split_prepayment(
-    amount: Decimal, *, accrued: Decimal, balance: Decimal, fee_pct: Decimal, minor: Decimal
-) -> Prepayment | None:
-    """Accrued interest first, then principal and its fee (fee = fee_pct % of the principal, half-up),
-    principal at most the balance; None when the amount does not get past the accrued interest."""
-    if amount <= accrued or balance <= 0:
-        return None
-    available = amount - accrued
-    rate = fee_pct / Decimal(100)
-    principal = min(balance, (available / (1 + rate)).quantize(minor, rounding=ROUND_DOWN))
-
-    def fee_of(p: Decimal) -> Decimal:
-        return (p * rate).quantize(minor, rounding=ROUND_HALF_UP)
-
-    while principal > 0 and principal + fee_of(principal) > available:
-        principal -= minor
-    if principal <= 0:
-        return None
-    fee = fee_of(principal)
-    return Prepayment(interest=accrued, fee=fee, principal=principal, left=available - principal - fee)
 
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -350,7 +319,18 @@ def _post_locked(actor: User, facility: Facility, data: RepaymentInput, today: d
     _apply(due, arrears.paid, data.value_date)
     totals = dict(arrears.totals)
     left, prepaid = arrears.left, ZERO
-    done = _prepay(facility, lines, left, data.value_date) if left > 0 and data.is_prepayment else None
+    if left > 0 and data.is_prepayment:
+        # an instalment already paid ahead in part is finished first: it stays in the schedule as it is
+        begun = [line for line in lines if line.due_date > data.value_date and prepayments.touched(line)]
+        finish = allocate(left, [unpaid(line) for line in begun], order)
+        _apply(begun, finish.paid, data.value_date)
+        totals = {part: totals[part] + finish.totals[part] for part in PARTS}
+        left = finish.left
+    done = (
+        prepayments.prepay(facility, lines, left, data.value_date)
+        if left > 0 and data.is_prepayment
+        else None
+    )
     if done is not None:
         totals["interest"] += done.interest
         totals["fees"] += done.fee
@@ -462,118 +442,3 @@ def _close_if_repaid(facility: Facility, today: date) -> bool:
         return False
     facility.status = FacilityStatus.REPAID
     return True
-
-
-# --- early repayment ----------------------------------------------------------------------------------
-def _prepay(
-    facility: Facility, lines: list[Instalment], amount: Decimal, value_date: date
-) -> Prepayment | None:
-    """Prepay principal with `amount` (what is left after the arrears): a new schedule version keeps the
-    lines already due or paid ahead, records the prepayment as a settled line and schedules the reduced
-    balance to the same maturity. None when there is nothing to prepay."""
-    kept = [line for line in lines if line.due_date <= value_date or _touched(line)]
-    rest = lines[len(kept) :]
-    if not rest:
-        return None
-    opening = rest[0].opening_balance
-    start = max(value_date, kept[-1].due_date if kept else facility.start_date)
-    accrued = ZERO
-    if start == value_date and rest[0].period_start < value_date:
-        days, basis = day_count_parts(rest[0].period_start, value_date, facility.day_count)
-        accrued = round_money(
-            opening * facility.interest_rate_pct * days / (Decimal(100) * basis), facility.currency
-        )
-    split = split_prepayment(
-        amount,
-        accrued=accrued,
-        balance=opening,
-        fee_pct=Decimal(str(settings.LENDCRM_PREPAYMENT_FEE_PCT)),
-        minor=minor_unit(facility.currency),
-    )
-    if split is None:
-        return None
-    balance = opening - split.principal
-    version = facility.schedule_version + 1
-    rows = [_copy(line, version) for line in kept]
-    number = len(rows) + 1
-    period_start = rest[0].period_start if accrued else start
-    rows.append(
-        Instalment(
-            facility=facility,
-            schedule_version=version,
-            number=number,
-            period_start=period_start,
-            due_date=value_date if accrued else start,
-            days=((value_date if accrued else start) - period_start).days,
-            opening_balance=opening,
-            principal=split.principal,
-            interest=split.interest,
-            fees=split.fee,
-            closing_balance=balance,
-            principal_paid=split.principal,
-            interest_paid=split.interest,
-            fees_paid=split.fee,
-            settled_on=value_date,
-        )
-    )
-    if balance > 0:
-        terms = rebuild_terms(facility, principal=balance, start_date=start, old_balance=opening)
-        for line in build_schedule(terms):
-            rows.append(
-                Instalment(
-                    facility=facility,
-                    schedule_version=version,
-                    number=number + line.number,
-                    period_start=line.period_start,
-                    due_date=line.due_date,
-                    days=line.days,
-                    opening_balance=line.opening_balance,
-                    principal=line.principal,
-                    interest=line.interest,
-                    fees=ZERO,
-                    closing_balance=line.closing_balance,
-                    principal_paid=ZERO,
-                    interest_paid=ZERO,
-                    fees_paid=ZERO,
-                )
-            )
-    Instalment.objects.bulk_create(rows)
-    facility.schedule_version = version
-    return split
-
-
-def _touched(line: Instalment) -> bool:
-    return line.principal_paid > 0 or line.interest_paid > 0 or line.fees_paid > 0
-
-
-def _copy(line: Instalment, version: int) -> Instalment:
-    line.pk = None
-    line.schedule_version = version
-    return line
-
-
-def rebuild_terms(
-    facility: Facility, *, principal: Decimal, start_date: date, old_balance: Decimal | None = None
-) -> ScheduleTerms:
-    """The facility's terms for a new schedule of `principal` from `start_date` to the same maturity, on the
-    same payment-date grid (reduce-instalment). The engine caps a balloon at the balance; a sculpted
-    schedule keeps its shape: the facility's CFADS scaled by the new balance over the old one."""
-    sculpted = facility.profile == ScheduleProfile.SCULPTED
-    ratio = principal / old_balance if sculpted and old_balance else Decimal(1)
-    return ScheduleTerms(
-        principal=principal,
-        currency=facility.currency,
-        annual_rate_pct=facility.interest_rate_pct,
-        start_date=start_date,
-        maturity_date=facility.maturity_date,
-        frequency_months=facility.frequency_months,
-        profile=facility.profile,
-        day_count=facility.day_count,
-        business_day_rule=facility.business_day_rule,
-        anchor_date=facility.start_date,
-        grace_months=facility.grace_months,
-        grace_kind=facility.grace_kind,
-        balloon_amount=facility.balloon_amount if facility.profile == ScheduleProfile.BALLOON else None,
-        cfads=tuple(Decimal(str(c)) * ratio for c in facility.sculpting_cfads) if sculpted else (),
-        target_dscr=facility.target_dscr if sculpted else None,
-    )
