@@ -167,6 +167,13 @@ def test_debt_service_comes_from_the_linked_facility_schedule(monitor):
         (line.principal, line.interest) for line in lines
     ]
     assert (flows[-1].principal, flows[-1].interest) == (D("0"), D("0"))  # after maturity: as entered
+    # Period ends a few days before the due dates (a due date moved past a weekend or holiday by the
+    # business-day rule) still take their instalments.
+    early = [{**r, "period_end": r["period_end"] - timedelta(days=3)} for r in rows]
+    shifted = projects.save_cash_flows(actor=monitor, project_id=project.pk, rows=early)
+    assert [(f.principal, f.interest) for f in shifted[:-1]] == [
+        (line.principal, line.interest) for line in lines
+    ]
     # A project DSCR covenant tests the actual periods; an LLCR covenant the projection at the test date.
     dscr = covenants.add_covenant(
         actor=monitor,

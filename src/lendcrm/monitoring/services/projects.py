@@ -2,7 +2,7 @@
 whose CFADS and debt service feed DSCR, LLCR and PLCR (`monitoring.project_ratios`)."""
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,8 @@ from lendcrm.parties.selectors import visible_parties
 from lendcrm.servicing.models import Facility, Instalment
 
 MAX_PERIODS = 600
+# Business-day rules move a due date a few days (a long holiday: up to about ten).
+SCHEDULE_SLACK_DAYS = 10
 MAX_RATE = Decimal(100)
 MAX_RATIO = Decimal(100)
 PROJECT_FIELDS = (
@@ -218,16 +220,20 @@ def _row_problems(index: int, row: object) -> tuple[dict[str, Any], Problems]:
 
 def _scheduled(facility: Facility | None, ends: Sequence[date]) -> dict[date, tuple[Decimal, Decimal]]:
     """Principal and interest of the facility's current schedule falling in each period (one query):
-    instalments due after the previous period end and on or before this one (the first period takes
-    everything due up to its end)."""
+    instalments due after the previous period end and on or before this one, where a due date up to
+    SCHEDULE_SLACK_DAYS after a period end still counts in that period (a business-day rule moved it
+    past a weekend or a holiday); the first period takes everything due up to its end."""
     if facility is None or facility.schedule_version == 0 or not ends:
         return {}
+    slack = timedelta(days=SCHEDULE_SLACK_DAYS)
     lines = Instalment.objects.filter(
-        facility=facility, schedule_version=facility.schedule_version, due_date__lte=ends[-1]
+        facility=facility,
+        schedule_version=facility.schedule_version,
+        due_date__lte=ends[-1] + slack if ends[-1] <= date.max - slack else date.max,
     ).values_list("due_date", "principal", "interest")
     out: dict[date, tuple[Decimal, Decimal]] = {}
     for due, principal, interest in lines:
-        end = next(e for e in ends if due <= e)
+        end = next(e for e in ends if due - slack <= e)
         p, i = out.get(end, (Decimal(0), Decimal(0)))
         out[end] = (p + principal, i + interest)
     return out
