@@ -314,3 +314,26 @@ def test_out_of_scope_ids_are_404_before_the_body_is_read(api_client, monitor, f
     for method, path in paths:
         response = getattr(outsider, method)(path, data={}, format="json", HTTP_IF_MATCH="*")
         assert response.status_code == 404, (method, path, response.status_code)
+
+
+def test_statement_ratios_endpoint(api_client, monitor, facility, rm_b):
+    client = api_client(monitor)
+    body = {
+        "party": facility.borrower_id,
+        "period_months": 3,
+        "kind": "management",
+        "currency": "CNY",
+        "lines": {"revenue": "1000", **{code: str(amount) for code, amount in WEAK_LINES.items()}},
+    }
+    earlier = NEXT_END - timedelta(days=92)
+    client.post("/api/v1/financial-statements/", {**body, "period_end": earlier.isoformat()}, format="json")
+    later = client.post(
+        "/api/v1/financial-statements/",
+        {**body, "period_end": NEXT_END.isoformat(), "lines": {**body["lines"], "revenue": "1100"}},
+        format="json",
+    ).json()
+    response = client.get(f"/api/v1/financial-statements/{later['id']}/ratios/")
+    assert response.status_code == 200
+    ratios = response.json()["ratios"]
+    assert (ratios["dscr"], ratios["revenue_growth"]) == ("0.9333", "0.1000")
+    assert api_client(rm_b).get(f"/api/v1/financial-statements/{later['id']}/ratios/").status_code == 404

@@ -47,6 +47,7 @@ from lendcrm.monitoring.covenant_serializers import (
     WaiverInput,
 )
 from lendcrm.monitoring.services import covenants, projects
+from lendcrm.origination.serializers import PeriodRatiosSerializer
 
 
 # --- covenants ------------------------------------------------------------------------------------
@@ -202,6 +203,17 @@ class TestWaiverDecision(APIView):
         return Response(CovenantTestSerializer(sel.get_covenant_test(viewer=actor, test_id=test.pk)).data)
 
 
+# --- statements -----------------------------------------------------------------------------------
+class StatementRatios(APIView):
+    @extend_schema(
+        responses={200: PeriodRatiosSerializer, **problems(404)},
+        summary="A statement's ratios (growth against the party's previous period of the same kind)",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        found = sel.statement_ratios(viewer=acting_user(request), statement_id=pk)
+        return Response(PeriodRatiosSerializer(found).data)
+
+
 # --- projects -------------------------------------------------------------------------------------
 def _project_response(viewer: User, project_id: int, code: int = status.HTTP_200_OK) -> Response:
     project = sel.get_project(viewer=viewer, project_id=project_id)
@@ -328,6 +340,7 @@ urlpatterns = [
         TestWaiverDecision.as_view(),
         name="covenant-test-waiver-decision",
     ),
+    path("financial-statements/<int:pk>/ratios/", StatementRatios.as_view(), name="statement-ratios"),
     path("projects/", ProjectList.as_view(), name="project-list"),
     path("projects/<int:pk>/", ProjectDetail.as_view(), name="project-detail"),
     path("projects/<int:pk>/cash-flows/", ProjectCashFlows.as_view(), name="project-cash-flows"),

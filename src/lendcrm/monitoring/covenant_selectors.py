@@ -13,6 +13,10 @@ from lendcrm.core.models import User
 from lendcrm.core.selectors import given
 from lendcrm.monitoring import project_ratios
 from lendcrm.monitoring.models import Covenant, CovenantTest, Project, ProjectCashFlow, TestStatus
+from lendcrm.origination import ratios
+from lendcrm.origination.figures import PeriodRatios
+from lendcrm.origination.models import FinancialStatement
+from lendcrm.origination.selectors import get_statement
 from lendcrm.servicing.models import Facility
 
 
@@ -202,3 +206,29 @@ def party_tests(*, viewer: User, party_id: int, limit: int = 20) -> list[Covenan
 def facility_projects(facility: Facility) -> list[Project]:
     """The projects a facility funds (the facility is already in the viewer's scope), one query."""
     return list(Project.objects.filter(facility=facility).order_by("name", "id"))
+
+
+def statement_ratios(*, viewer: User, statement_id: object) -> PeriodRatios:
+    """One statement's ratios, growth against the party's previous period of the same kind (three
+    queries); 404 out of scope."""
+    statement = get_statement(viewer=viewer, statement_id=statement_id)
+    previous = (
+        FinancialStatement.objects.filter(
+            party_id=statement.party_id, kind=statement.kind, period_end__lt=statement.period_end
+        )
+        .prefetch_related("lines")
+        .order_by("-period_end")
+        .first()
+    )
+
+    def period(s: FinancialStatement) -> ratios.Period:
+        return ratios.Period({line.code: line.amount for line in s.lines.all()}, s.period_months)
+
+    return PeriodRatios(
+        statement_id=statement.pk,
+        period_end=statement.period_end,
+        period_months=statement.period_months,
+        kind=statement.kind,
+        currency=statement.currency,
+        ratios=ratios.compute(period(statement), period(previous) if previous else None),
+    )
