@@ -55,6 +55,7 @@ test: $(STAMP) system-packages lint
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/daily.py
 
 # Re-extract the translatable strings and rebuild the .mo files after changing UI text.
 messages: $(STAMP) system-packages

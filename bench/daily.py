@@ -828,20 +828,13 @@ history and audit rows); the re-run on the same day must change nothing. Rerun:
 
 
 def write_section(out: Path) -> str:
-    """Put this benchmark's section at the end of out/RESULTS.md (replacing an older one)."""
+    """Rewrite out/RESULTS.md (`report.refresh` adds this benchmark's section after the others); the table."""
     sys.path.insert(0, str(HERE))
     import report
 
+    report.refresh(out)
     results = report.newest(out / "daily")
-    table = render(results) if results else "(no results yet)"
-    path = out / "RESULTS.md"
-    text = path.read_text() if path.exists() else ""
-    if not text:
-        report.refresh(out)
-        text = path.read_text()
-    head, _sep, _old = text.partition(SECTION)
-    path.write_text(f"{head.rstrip()}\n\n{SECTION}\n\n{INTRO}\n\n{table}\n")
-    return table
+    return render(results) if results else "(no results yet)"
 
 
 def main(argv: list[str]) -> int:

@@ -250,5 +250,10 @@ def refresh(out: Path) -> str:
     routing = newest(out / "routing")
     if routing:
         text += f"\n{ROUTING_HEADER}\n{render_routing(routing)}\n"
+    daily = newest(out / "daily")
+    if daily:  # bench/daily.py renders its own section
+        import daily as daily_bench
+
+        text += f"\n{daily_bench.SECTION}\n\n{daily_bench.INTRO}\n\n{daily_bench.render(daily)}\n"
     (out / "RESULTS.md").write_text(text)
     return table
