@@ -265,8 +265,13 @@ def run_tests(
 
 
 def _run_chunk(ids: Sequence[int], as_of: date) -> int:
+    # The covenants are locked (in id order, so two runs never deadlock): a statement's submission and
+    # the daily job testing the same covenant at once take turns instead of inserting the same test twice.
     covenants = list(
-        Covenant.objects.filter(pk__in=ids).select_related("facility", "facility__borrower").order_by("pk")
+        Covenant.objects.filter(pk__in=ids)
+        .select_related("facility", "facility__borrower")
+        .select_for_update(of=("self",))
+        .order_by("pk")
     )
     existing = {(t.covenant_id, t.period_end): t for t in CovenantTest.objects.filter(covenant_id__in=ids)}
     ends = {covenant.pk: _period_ends(covenant, as_of) for covenant in covenants}
