@@ -533,6 +533,17 @@ def attest(
 
 
 # --- waivers (four-eyes) --------------------------------------------------------------------------
+def _locked_test(actor: User, test_id: object) -> CovenantTest:
+    """The test in the actor's scope, locked after its covenant (the order a test run locks them in, so
+    a run cannot overwrite a waiver being asked for or decided)."""
+    found = sel.visible_tests(viewer=actor).filter(pk=row_id(test_id)).values_list("covenant_id", flat=True)
+    covenant_id = found.first()
+    if covenant_id is None:
+        raise errors.NotFound()
+    list(Covenant.objects.select_for_update().filter(pk=covenant_id).values_list("pk", flat=True))
+    return locked_row(sel.visible_tests(viewer=actor), row_id(test_id))
+
+
 def request_waiver(*, actor: User, test_id: object, reason: str) -> CovenantTest:
     """Ask for a breach to be waived (a monitoring officer); someone else decides."""
     if not isinstance(reason, str) or not reason.strip():
@@ -540,7 +551,7 @@ def request_waiver(*, actor: User, test_id: object, reason: str) -> CovenantTest
     if len(reason) > 5000:
         raise errors.field_error("reason", _("At most %(n)d characters.") % {"n": 5000})
     with transaction.atomic():
-        test = locked_row(sel.visible_tests(viewer=actor), row_id(test_id))
+        test = _locked_test(actor, test_id)
         require_monitor(actor)
         if test.status != TestStatus.BREACH:
             raise errors.Conflict(_("Only a breach can be waived."), code="not_a_breach")
@@ -566,7 +577,7 @@ def decide_waiver(*, actor: User, test_id: object, approve: bool, note: str = ""
     if not isinstance(approve, bool):
         raise errors.field_error("approve", _("Must be true or false."))
     with transaction.atomic():
-        test = locked_row(sel.visible_tests(viewer=actor), row_id(test_id))
+        test = _locked_test(actor, test_id)
         if not actor.has_role(*OVERSIGHT_APPROVER_ROLES):
             raise errors.PermissionDenied(_("Waivers are decided by an approver."))
         if test.status != TestStatus.WAIVER_REQUESTED:
