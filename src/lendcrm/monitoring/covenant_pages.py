@@ -21,6 +21,7 @@ from lendcrm.core import errors
 from lendcrm.core.models import User
 from lendcrm.core.roles import MONITORING_ROLES, OVERSIGHT_APPROVER_ROLES
 from lendcrm.monitoring import covenant_selectors as sel
+from lendcrm.monitoring.covenant_metrics import STATEMENT_DOCUMENTS
 from lendcrm.monitoring.models import (
     Bound,
     CovenantKind,
@@ -31,7 +32,7 @@ from lendcrm.monitoring.models import (
     TestStatus,
 )
 from lendcrm.monitoring.services import covenants, projects
-from lendcrm.monitoring.services.covenants import DETAILS, STATEMENT_DOCUMENTS
+from lendcrm.monitoring.services.covenants import DETAILS
 from lendcrm.monitoring.services.projects import FLOW_LINES
 from lendcrm.monitoring.services.statements import submit_statement
 from lendcrm.origination import figures, ratios

@@ -9,7 +9,6 @@ the facility's monitoring officer, else the borrower's lead RM, else whoever add
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,7 +27,6 @@ from lendcrm.core.roles import MONITORING_ROLES, OVERSIGHT_APPROVER_ROLES
 from lendcrm.interactions.services import SystemTask, open_system_tasks
 from lendcrm.monitoring import covenant_metrics as cm
 from lendcrm.monitoring import covenant_selectors as sel
-from lendcrm.monitoring import project_ratios
 from lendcrm.monitoring.models import (
     Bound,
     Covenant,
@@ -46,14 +44,8 @@ from lendcrm.parties.models import Coverage, CoverageRole
 from lendcrm.servicing.models import FacilityStatus
 
 CHUNK = 2000
-VALUE_PLACES = Decimal("0.0001")
 MAX_THRESHOLD = Decimal("1e17")
 MAX_DUE_DAYS = 366
-# A received statement of this kind satisfies the reporting covenant for its period.
-STATEMENT_DOCUMENTS = {
-    ReportingDocument.AUDITED_STATEMENTS: StatementKind.AUDITED,
-    ReportingDocument.MANAGEMENT_ACCOUNTS: StatementKind.MANAGEMENT,
-}
 # What a test's `detail` code means (stored as the code, shown in the reader's language).
 DETAILS = {
     "measured": gettext_lazy("Measured"),
@@ -91,23 +83,10 @@ def require_monitor(actor: User) -> None:
 
 
 # --- the data a chunk of tests reads --------------------------------------------------------------
-@dataclass(frozen=True)
-class Received:
-    statement_id: int
-    period: Period
-    received_on: date
-
-
-@dataclass
-class ChunkData:
-    statements: dict[tuple[int, date, str], Received] = field(default_factory=dict)
-    projects: dict[int, tuple[Project, list[ProjectCashFlow]]] = field(default_factory=dict)
-
-
-def _load(covenants: Sequence[Covenant], ends: Iterable[date]) -> ChunkData:
+def _load(covenants: Sequence[Covenant], ends: Iterable[date]) -> cm.ChunkData:
     """Statements of the borrowers for the tested period ends, and the projects of the facilities: at
     most four queries."""
-    data = ChunkData()
+    data = cm.ChunkData()
     parties = {c.facility.borrower_id for c in covenants if _reads_statements(c)}
     if parties:
         rows = (
@@ -122,7 +101,7 @@ def _load(covenants: Sequence[Covenant], ends: Iterable[date]) -> ChunkData:
         for s in rows:
             lines = {line.code: line.amount for line in s.lines.all()}
             received_on = timezone.localdate(s.created_at)
-            data.statements[(s.party_id, s.period_end, s.kind)] = Received(
+            data.statements[(s.party_id, s.period_end, s.kind)] = cm.Received(
                 s.pk, Period(lines, s.period_months), received_on
             )
     facilities = {c.facility_id for c in covenants if c.metric in cm.PROJECT_METRICS}
@@ -140,91 +119,10 @@ def _load(covenants: Sequence[Covenant], ends: Iterable[date]) -> ChunkData:
 def _reads_statements(covenant: Covenant) -> bool:
     if covenant.kind == CovenantKind.FINANCIAL:
         return covenant.metric in cm.STATEMENT_METRICS
-    return covenant.kind == CovenantKind.REPORTING and covenant.document in STATEMENT_DOCUMENTS
+    return covenant.kind == CovenantKind.REPORTING and covenant.document in cm.STATEMENT_DOCUMENTS
 
 
-# --- evaluating one test --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    value: Decimal | None = None
-    threshold: Decimal | None = None
-    statement_id: int | None = None
-    detail: str = ""
-
-
-def _measure(covenant: Covenant, period_end: date, data: ChunkData) -> tuple[Decimal | None, int | None]:
-    if covenant.metric in cm.STATEMENT_METRICS:
-        for kind in (StatementKind.AUDITED, StatementKind.MANAGEMENT):
-            found = data.statements.get((covenant.facility.borrower_id, period_end, kind))
-            if found is not None:
-                return cm.statement_metric(covenant.metric, found.period), found.statement_id
-        return None, None
-    project = data.projects.get(covenant.facility_id)
-    if project is None:
-        return None, None
-    flows = sel.as_flows(project[1])
-    if covenant.metric == CovenantMetric.PROJECT_DSCR:
-        actual = sel.as_flows([row for row in project[1] if row.is_actual])
-        after = cm.previous_test_date(period_end, covenant.frequency_months)
-        return project_ratios.window_dscr(actual, after=after, until=period_end), None
-    return sel.ratios_of(project[0], project[1], period_end).llcr if flows else None, None
-
-
-def evaluate(
-    covenant: Covenant, period_end: date, test: CovenantTest | None, data: ChunkData, as_of: date
-) -> Outcome:
-    """What the test of `period_end` says on `as_of`, given the data held."""
-    due = cm.due_date(period_end, covenant.due_days)
-    overdue = as_of > due
-    if covenant.kind == CovenantKind.FINANCIAL:
-        assert covenant.threshold is not None
-        value, statement_id = _measure(covenant, period_end, data)
-        if value is not None:
-            value = value.quantize(VALUE_PLACES)
-            passed = cm.complies(value, covenant.bound, covenant.threshold)
-            status = TestStatus.PASS if passed else TestStatus.BREACH
-            return Outcome(status, value, covenant.threshold, statement_id, "measured")
-        if overdue:
-            return Outcome(TestStatus.BREACH, None, covenant.threshold, statement_id, "no_data")
-        return Outcome(TestStatus.NOT_DUE, None, covenant.threshold, statement_id, "awaiting_data")
-    if covenant.kind == CovenantKind.REPORTING and covenant.document in STATEMENT_DOCUMENTS:
-        kind = STATEMENT_DOCUMENTS[ReportingDocument(covenant.document)]
-        found = data.statements.get((covenant.facility.borrower_id, period_end, kind))
-        if found is not None:
-            status, detail = (
-                (TestStatus.PASS, "received")
-                if found.received_on <= due
-                else (TestStatus.BREACH, "received_late")
-            )
-            return Outcome(status, statement_id=found.statement_id, detail=detail)
-        if overdue:
-            return Outcome(TestStatus.BREACH, detail="not_received")
-        return Outcome(TestStatus.NOT_DUE, detail="awaiting_document")
-    # Other documents and undertakings: what the monitoring officer attested.
-    reporting = covenant.kind == CovenantKind.REPORTING
-    if test is not None and test.complied is not None and test.attested_on is not None:
-        if not test.complied:
-            return Outcome(TestStatus.BREACH, detail="not_complied")
-        if reporting and test.attested_on > due:
-            return Outcome(TestStatus.BREACH, detail="received_late")
-        return Outcome(TestStatus.PASS, detail="received" if reporting else "complied")
-    if overdue:
-        return Outcome(TestStatus.BREACH, detail="not_received" if reporting else "not_attested")
-    return Outcome(TestStatus.NOT_DUE, detail="awaiting_document" if reporting else "awaiting_attestation")
-
-
-def _period_ends(covenant: Covenant, as_of: date) -> list[date]:
-    """Every period end up to `as_of`, and the next one (shown as not yet due), within the facility's life."""
-    maturity = covenant.facility.maturity_date
-    ends = cm.period_ends(covenant.first_test_date, covenant.frequency_months, min(as_of, maturity))
-    upcoming = cm.add_months(covenant.first_test_date, len(ends) * covenant.frequency_months)
-    if upcoming <= maturity:
-        ends.append(upcoming)
-    return ends
-
-
-def _differs(test: CovenantTest, outcome: Outcome) -> bool:
+def _differs(test: CovenantTest, outcome: cm.Outcome) -> bool:
     return (test.status, test.value, test.threshold, test.statement_id, test.detail) != (
         outcome.status,
         outcome.value,
@@ -234,7 +132,7 @@ def _differs(test: CovenantTest, outcome: Outcome) -> bool:
     )
 
 
-def _apply(test: CovenantTest, outcome: Outcome, now: datetime) -> None:
+def _apply(test: CovenantTest, outcome: cm.Outcome, now: datetime) -> None:
     test.status, test.value, test.threshold = outcome.status, outcome.value, outcome.threshold
     test.statement_id, test.detail, test.tested_at = outcome.statement_id, outcome.detail, now
 
@@ -274,7 +172,7 @@ def _run_chunk(ids: Sequence[int], as_of: date) -> int:
         .order_by("pk")
     )
     existing = {(t.covenant_id, t.period_end): t for t in CovenantTest.objects.filter(covenant_id__in=ids)}
-    ends = {covenant.pk: _period_ends(covenant, as_of) for covenant in covenants}
+    ends = {covenant.pk: cm.tested_period_ends(covenant, as_of) for covenant in covenants}
     data = _load(covenants, (end for dates in ends.values() for end in dates))
     now = timezone.now()
     created: list[CovenantTest] = []
@@ -284,7 +182,7 @@ def _run_chunk(ids: Sequence[int], as_of: date) -> int:
             test = existing.get((covenant.pk, period_end))
             if test is not None and test.status in (TestStatus.WAIVED, TestStatus.WAIVER_REQUESTED):
                 continue
-            outcome = evaluate(covenant, period_end, test, data, as_of)
+            outcome = cm.evaluate(covenant, period_end, test, data, as_of)
             if test is None:
                 test = CovenantTest(
                     covenant=covenant,
@@ -389,7 +287,7 @@ def _covenant_problems(values: dict[str, Any], facility_start: date, maturity: d
         threshold = values["threshold"]
         if not isinstance(threshold, Decimal) or not threshold.is_finite() or abs(threshold) >= MAX_THRESHOLD:
             problems["threshold"] = [_("A decimal number is required.")]
-        elif threshold != threshold.quantize(VALUE_PLACES):
+        elif threshold != threshold.quantize(cm.VALUE_PLACES):
             problems["threshold"] = [_("At most %(n)d decimal places.") % {"n": 4}]
     elif kind == CovenantKind.REPORTING and values["document"] not in ReportingDocument.values:
         problems["document"] = [_("Choose the document to be delivered.")]
@@ -493,12 +391,12 @@ def attest(
             sel.visible_covenants(viewer=actor).select_related("facility"), row_id(covenant_id)
         )
         require_monitor(actor)
-        if covenant.kind == CovenantKind.FINANCIAL or covenant.document in STATEMENT_DOCUMENTS:
+        if covenant.kind == CovenantKind.FINANCIAL or covenant.document in cm.STATEMENT_DOCUMENTS:
             raise errors.Conflict(
                 _("This covenant is tested on the data received, not by attestation."), code="not_attested"
             )
         problems: dict[str, list[str]] = {}
-        if not isinstance(period_end, date) or period_end not in _period_ends(
+        if not isinstance(period_end, date) or period_end not in cm.tested_period_ends(
             covenant, max(today, period_end)
         ):
             problems["period_end"] = [_("Not a test date of this covenant.")]
