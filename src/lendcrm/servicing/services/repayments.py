@@ -9,11 +9,11 @@ Rules, in one place:
 * Without `is_prepayment` what is left pays the next instalment (the current period) ahead of its due
   date; anything beyond that is kept as `unapplied` (the money was received; refusing it would not send
   it back), shown on the repayment.
-* With `is_prepayment` what is left after the arrears pays the interest accrued in the current period up
-  to the value date, the prepayment fee (`LENDCRM_PREPAYMENT_FEE_PCT` of the principal prepaid) and then
-  principal; the instalments not yet due are replaced by a new schedule version on the reduced balance
-  to the same maturity. A prepayment line (interest accrued, fee, principal, settled on the value date)
-  records it in the new version.
+* With `is_prepayment` what is left after the arrears first finishes an instalment already paid ahead in
+  part, then (`prepayments.prepay`) pays the interest accrued in the current period up to the value date,
+  the prepayment fee (`LENDCRM_PREPAYMENT_FEE_PCT` of the principal prepaid) and principal; the
+  instalments not yet due are replaced by a new schedule version on the reduced balance to the same
+  maturity. A prepayment line (interest accrued, fee, principal, settled on the value date) records it.
 * The same reference on the same facility is the same repayment: an identical one returns the stored
   row, a different one is 409. The currency must be the facility's; the value date may not be in the
   future, before the facility's start or before its latest schedule change (a drawdown or prepayment).
