@@ -41,7 +41,15 @@ def money_in(**kwargs: Any) -> DecimalText:
 
 
 # --- covenants ------------------------------------------------------------------------------------
+def blank_or(choices: list[tuple[str, Any]], help_text: str) -> serializers.ChoiceField:
+    """A choice that is empty ("") for the kinds of covenant it does not apply to."""
+    return serializers.ChoiceField(choices=[("", "-"), *choices], read_only=True, help_text=help_text)
+
+
 class CovenantSerializer(serializers.ModelSerializer):
+    metric = blank_or(CovenantMetric.choices, "Financial covenants; empty otherwise.")
+    bound = blank_or(Bound.choices, "Financial covenants; empty otherwise.")
+    document = blank_or(ReportingDocument.choices, "Reporting covenants; empty otherwise.")
     facility_reference = serializers.CharField(source="facility.reference", read_only=True)
     borrower = serializers.IntegerField(source="facility.borrower_id", read_only=True)
     borrower_name = serializers.CharField(source="facility.borrower.legal_name", read_only=True)
