@@ -23,3 +23,16 @@ def test_chinese_dates_keep_djangos_format() -> None:
 
     with translation.override("zh-hans"):
         assert date_format(date(2026, 9, 5)) == "2026年9月5日"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_ratios_and_percentages_round_half_up(language: str) -> None:
+    from lendcrm.origination.templatetags.origination import percent, ratio
+
+    with translation.override(language):
+        assert ratio(Decimal("1.1997")) == "1.20\u00d7"
+        assert ratio(Decimal("1.1949")) == "1.19\u00d7"
+        assert ratio(Decimal("0.125"), "ebitda_margin") == "12.5 %"
+        assert percent(Decimal("0.0042005")) == "0.42 %"
+        assert percent(Decimal("0.004250")) == "0.43 %"
+        assert ratio(Decimal("12345.675")) == "12,345.68\u00d7"

@@ -3,7 +3,7 @@ ask for and decide waivers), a party's statements entered in monitoring with the
 with their cash-flow table and ratios at a date."""
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -42,6 +41,7 @@ from lendcrm.parties.forms import BLANK
 from lendcrm.parties.selectors import visible_parties
 from lendcrm.web.forms import DateInput
 from lendcrm.web.pages import acting_user, page_of, workspace_view
+from lendcrm.web.templatetags.workspace import decimal_text
 
 TONE: dict[str, str] = {
     TestStatus.PASS: "ok",
@@ -63,11 +63,10 @@ EXTRA_ROWS = 4
 
 def times(value: Decimal | None, metric: str = "") -> str:
     """A ratio as a multiple rounded half-up to two places (1.1997 -> 1.20x), an amount (capex, net
-    worth) as money; a dash when there is none. Django's number_format would cut 1.1997 to 1.19."""
+    worth) as money; a dash when there is none."""
     if value is None:
         return "\u2014"
-    places = Decimal("0.01")
-    text = number_format(value.quantize(places, ROUND_HALF_UP), 2, use_l10n=True, force_grouping=True)
+    text = decimal_text(value, 2)
     return text if metric in AMOUNT_METRICS else f"{text}\u00d7"
 
 

@@ -5,10 +5,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.html import format_html
 
 from lendcrm.origination.models import StatementKind, Status
+from lendcrm.web.templatetags.workspace import decimal_text
 
 register = template.Library()
 
@@ -52,7 +52,7 @@ def percent(value: Decimal | None, places: int = 2) -> str:
     """A fraction (0.0042) as a percentage (0.42 %)."""
     if value is None:
         return "—"
-    return f"{number_format(value * 100, places, use_l10n=True)} %"
+    return f"{decimal_text(value * 100, places)} %"
 
 
 @register.filter
@@ -62,7 +62,7 @@ def ratio(value: Decimal | None, code: str = "") -> str:
         return "—"
     if code in ("ebitda_margin", "revenue_growth"):
         return percent(value, 1)
-    return f"{number_format(value, 2, use_l10n=True)}\u00d7"
+    return f"{decimal_text(value, 2)}\u00d7"
 
 
 @register.filter

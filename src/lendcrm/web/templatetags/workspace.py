@@ -44,6 +44,12 @@ def money(amount: Decimal | None, currency: str = "") -> str:
 register.filter("money", money)  # also a filter: `{{ amount|money:currency }}` in the term sheet and offer
 
 
+def decimal_text(value: Decimal, places: int) -> str:
+    """A decimal rounded half-up to `places`, grouped in the reader's language (number_format truncates)."""
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number_format(rounded, places, use_l10n=True, force_grouping=True)
+
+
 @register.filter
 def grouped(value: int | None) -> str:
     """A whole number with the reader's thousands separator."""
