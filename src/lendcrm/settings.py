@@ -175,6 +175,23 @@ STORAGES = {
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lendcrm"}}
 
+# --- Post-loan: reviews, early-warning signals, watchlist (issue 5, oversight area) -----------------
+# A party without a memo grade is reviewed as if it had this grade (mid-scale, on the cautious side).
+LENDCRM_REVIEW_UNRATED_GRADE = env_int("LENDCRM_REVIEW_UNRATED_GRADE", 6)
+# Falling revenue: annualised revenue down more than this share period on period (twice it: high).
+LENDCRM_SIGNAL_REVENUE_DROP = Decimal(os.environ.get("LENDCRM_SIGNAL_REVENUE_DROP", "0.10"))
+# Falling DSCR: down more than this share period on period (high when it is also below 1.00x).
+LENDCRM_SIGNAL_DSCR_DROP = Decimal(os.environ.get("LENDCRM_SIGNAL_DSCR_DROP", "0.15"))
+# Utilisation spike: drawn more than this many points of the limit within this many days.
+LENDCRM_SIGNAL_UTILISATION_POINTS = Decimal(os.environ.get("LENDCRM_SIGNAL_UTILISATION_POINTS", "30"))
+LENDCRM_SIGNAL_UTILISATION_DAYS = env_int("LENDCRM_SIGNAL_UTILISATION_DAYS", 30)
+# A rating downgrade (classification or memo grade) stays a signal this many days.
+LENDCRM_SIGNAL_DOWNGRADE_DAYS = env_int("LENDCRM_SIGNAL_DOWNGRADE_DAYS", 180)
+# An open signal of at least this severity (3 = high) puts its party on the watchlist, to be reviewed
+# within this many days.
+LENDCRM_WATCH_MIN_SEVERITY = env_int("LENDCRM_WATCH_MIN_SEVERITY", 3)
+LENDCRM_WATCH_REVIEW_DAYS = env_int("LENDCRM_WATCH_REVIEW_DAYS", 90)
+
 # --- Post-loan: covenants and project finance (issue 5, covenants area) ------------------------------
 # A covenant breach opens a task for the facility's monitoring officer (or the party's lead RM) due this
 # many days after the test; a new project's distribution lock-up and event-of-default DSCR thresholds
@@ -194,23 +211,6 @@ try:
     )
 except ValueError as exc:
     raise ImproperlyConfigured("LENDCRM_HOLIDAYS must be comma-separated ISO dates (YYYY-MM-DD).") from exc
-
-# --- Post-loan: reviews, early-warning signals, watchlist (issue 5, oversight area) -----------------
-# A party without a memo grade is reviewed as if it had this grade (mid-scale, on the cautious side).
-LENDCRM_REVIEW_UNRATED_GRADE = env_int("LENDCRM_REVIEW_UNRATED_GRADE", 6)
-# Falling revenue: annualised revenue down more than this share period on period (twice it: high).
-LENDCRM_SIGNAL_REVENUE_DROP = Decimal(os.environ.get("LENDCRM_SIGNAL_REVENUE_DROP", "0.10"))
-# Falling DSCR: down more than this share period on period (high when it is also below 1.00x).
-LENDCRM_SIGNAL_DSCR_DROP = Decimal(os.environ.get("LENDCRM_SIGNAL_DSCR_DROP", "0.15"))
-# Utilisation spike: drawn more than this many points of the limit within this many days.
-LENDCRM_SIGNAL_UTILISATION_POINTS = Decimal(os.environ.get("LENDCRM_SIGNAL_UTILISATION_POINTS", "30"))
-LENDCRM_SIGNAL_UTILISATION_DAYS = env_int("LENDCRM_SIGNAL_UTILISATION_DAYS", 30)
-# A rating downgrade (classification or memo grade) stays a signal this many days.
-LENDCRM_SIGNAL_DOWNGRADE_DAYS = env_int("LENDCRM_SIGNAL_DOWNGRADE_DAYS", 180)
-# An open signal of at least this severity (3 = high) puts its party on the watchlist, to be reviewed
-# within this many days.
-LENDCRM_WATCH_MIN_SEVERITY = env_int("LENDCRM_WATCH_MIN_SEVERITY", 3)
-LENDCRM_WATCH_REVIEW_DAYS = env_int("LENDCRM_WATCH_REVIEW_DAYS", 90)
 
 # --- API ---------------------------------------------------------------------------------------
 LENDCRM_MAX_PAGE_SIZE = env_int("LENDCRM_MAX_PAGE_SIZE", 200)
@@ -292,6 +292,8 @@ SPECTACULAR_SETTINGS = {
         "OfferStatusEnum": "lendcrm.origination.models.OfferStatus",
         "MatrixStatusEnum": "lendcrm.origination.models.MatrixStatus",
         "ConditionStatusEnum": "lendcrm.origination.models.ConditionStatus",
+        "CovenantKindEnum": "lendcrm.monitoring.models.CovenantKind",
+        "CovenantTestStatusEnum": "lendcrm.monitoring.models.TestStatus",
         "StatementKindEnum": "lendcrm.origination.models.StatementKind",
         "LeadStatusEnum": "lendcrm.pipeline.models.LeadStatus",
         "ProposalStatusEnum": "lendcrm.pipeline.models.ProposalStatus",
