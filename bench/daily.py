@@ -786,11 +786,11 @@ def render(results: list[dict[str, Any]]) -> str:
         ),
         ("job's arrears/DPD totals equal the SQL pass's", lambda r: "yes" if r["totals_match"] else "**no**"),
         (
-            "first run wrote: audit events; classification changes; reviews; signals; watchlist",
+            "first run wrote: audit events; classification changes; reviews scheduled; signals; watchlist",
             lambda r: "{:,}; {:,}; {:,}; {:,}; {:,}".format(
                 r["first_run_audit_events"],
                 r["outcomes"]["classification_changes"],
-                r["outcomes"]["reviews"],
+                r["outcomes"]["reviews"] - r["generated"]["counts"].get("reviews", 0),  # less those on file
                 sum(r["outcomes"]["signals"].values()),
                 r["outcomes"]["watchlist"],
             ),
