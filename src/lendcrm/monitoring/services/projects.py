@@ -94,7 +94,7 @@ def _project_problems(values: Mapping[str, Any]) -> Problems:
         if problem:
             problems[name_] = [problem]
     if not problems and values["lockup_dscr"] < values["default_dscr"]:
-        problems["lockup_dscr"] = [_("The lock-up threshold is at or above the default threshold.")]
+        problems["lockup_dscr"] = [_("The lock-up threshold must be at or above the default threshold.")]
     if not isinstance(values["llcr_includes_dsra"], bool):
         problems["llcr_includes_dsra"] = [_("Must be true or false.")]
     return problems
