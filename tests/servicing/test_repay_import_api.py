@@ -226,3 +226,18 @@ def test_payoff_endpoint(loan: Facility, api_client: Client, rm_b: User) -> None
     assert (
         api_client(ops()).get(f"/api/v1/facilities/{loan.pk}/payoff/", {"value_date": "x"}).status_code == 400
     )
+
+
+@pytest.mark.parametrize("flag", ["", "maybe"])
+def test_a_bad_list_filter_is_400(loan: Facility, api_client: Client, flag: str) -> None:
+    response = api_client(ops()).get("/api/v1/repayments/", {"is_prepayment": flag})
+    assert response.status_code == 400
+    assert "is_prepayment" in response.json()["errors"]
+
+
+def test_the_list_filters_by_early_repayment(loan: Facility, api_client: Client) -> None:
+    client = api_client(ops())
+    body = {"facility": loan.pk, "reference": "F-1", "value_date": "2026-02-16", "amount": "10.00"}
+    assert client.post("/api/v1/repayments/", body, format="json").status_code == 201
+    assert client.get("/api/v1/repayments/", {"is_prepayment": "false"}).json()["count"] == 1
+    assert client.get("/api/v1/repayments/", {"is_prepayment": "true"}).json()["count"] == 0

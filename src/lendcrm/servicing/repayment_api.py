@@ -79,7 +79,9 @@ class RepaymentQuery(serializers.Serializer):
     facility = query_id_field(required=False)
     borrower = query_id_field(required=False)
     source = serializers.ChoiceField(choices=RepaymentSource.choices, required=False)  # type: ignore[assignment]
-    is_prepayment = serializers.BooleanField(required=False, allow_null=True, default=None)
+    is_prepayment = serializers.BooleanField(
+        required=False, help_text=_("Only early repayments (true) or only others (false).")
+    )
     value_from = serializers.DateField(required=False, help_text=_("Value date on or after."))
     value_to = serializers.DateField(required=False, help_text=_("Value date on or before."))
 
