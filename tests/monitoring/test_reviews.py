@@ -67,10 +67,16 @@ def test_reviews_are_scheduled_from_the_start_by_grade_for_the_lead_rm() -> None
     assert reviews[ReviewKind.SITE_VISIT].due_date == add_months(START, 12)  # grade 4: yearly
     assert {r.assigned_to for r in reviews.values()} == {relationship_manager()}
     assert {r.facility_id for r in reviews.values()} == {facility.pk}
-    events = AuditEvent.objects.filter(action="review.scheduled").count()
+    # One event per review, on the party's timeline, by the system; none on a re-run.
+    events = AuditEvent.objects.filter(action="review.scheduled")
+    assert sorted((e.object_id, e.party_id, e.actor_id) for e in events) == sorted(
+        (str(r.pk), facility.borrower_id, None) for r in reviews.values()
+    )
+    assert {e.changes["due_date"] for e in events} == {add_months(START, 12).isoformat()}
+    total = AuditEvent.objects.count()
     assert schedule_reviews(as_of=AS_OF) == 0
     assert schedule_reviews(as_of=AS_OF + timedelta(days=1)) == 0
-    assert AuditEvent.objects.filter(action="review.scheduled").count() == events == 1
+    assert AuditEvent.objects.count() == total
 
 
 def test_a_worse_grade_is_seen_sooner_and_the_monitor_is_assigned(monitor: User) -> None:
@@ -104,10 +110,20 @@ def test_a_policy_change_moves_the_scheduled_date_and_repaid_parties_are_cancell
     assert schedule_reviews(as_of=AS_OF) == 1
     review = _by_kind(facility.borrower_id)[ReviewKind.ANNUAL_REVIEW]
     assert (review.due_date, review.version) == (add_months(START, 9), 2)
+    moved = AuditEvent.objects.get(action="review.rescheduled")
+    assert (moved.object_id, moved.party_id) == (str(review.pk), facility.borrower_id)
+    assert (moved.changes["before"], moved.changes["after"]) == (
+        {"due_date": add_months(START, 12).isoformat()},
+        {"due_date": add_months(START, 9).isoformat()},
+    )
     Facility.objects.filter(pk=facility.pk).update(status=FacilityStatus.REPAID)
     assert schedule_reviews(as_of=AS_OF) == 2
     assert not _by_kind(facility.borrower_id)
+    cancelled = AuditEvent.objects.filter(action="review.cancelled")
+    assert [e.party_id for e in cancelled] == [facility.borrower_id] * 2
+    total = AuditEvent.objects.count()
     assert schedule_reviews(as_of=AS_OF) == 0
+    assert AuditEvent.objects.count() == total
 
 
 def test_no_one_responsible_no_review() -> None:
@@ -202,6 +218,7 @@ def test_scheduling_takes_a_fixed_number_of_queries(django_assert_max_num_querie
         booked_facility(borrower=borrower_party(f"Borrower {n}"))
     with django_assert_max_num_queries(16):
         assert schedule_reviews(as_of=AS_OF) == 6
+    assert AuditEvent.objects.filter(action="review.scheduled").count() == 6
 
 
 def test_review_policies_are_changed_by_administrators_and_audited(admin_user: User, monitor: User) -> None:

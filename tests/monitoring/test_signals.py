@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from lendcrm.core import errors
 from lendcrm.core.models import AuditEvent, User
@@ -12,6 +13,7 @@ from lendcrm.monitoring.oversight_models import Review, Severity, Signal, Signal
 from lendcrm.monitoring.oversight_selectors import get_signal, signal_list
 from lendcrm.monitoring.services import signals as signal_service
 from lendcrm.monitoring.services.signals import dismiss_signal, evaluate_signals
+from lendcrm.monitoring.signal_rules import describe, signal_text
 from lendcrm.parties.models import Lifecycle, Party
 from tests.monitoring.oversight_fixtures import *  # noqa: F403
 
@@ -34,12 +36,22 @@ def test_kyc_overdue_is_raised_refreshed_and_cleared(customer: Party) -> None:
         SignalStatus.OPEN,
     )
     assert signal.raised_on == signal.last_seen_on == TODAY
+    assert (signal.detail_key, signal.detail_params) == (
+        "kyc_overdue",
+        {"day": (TODAY - timedelta(days=10)).isoformat()},
+    )
+    # One event for the signal raised, on the party's timeline.
+    raised = AuditEvent.objects.get(action="signal.raised")
+    assert (raised.object_id, raised.party_id, raised.actor_id) == (str(signal.pk), customer.pk, None)
+    assert raised.changes["message"] == {"key": "kyc_overdue", "params": signal.detail_params}
     # The same day again: nothing changes, no new audit event.
     events = AuditEvent.objects.count()
     assert evaluate_signals(as_of=TODAY) == 0
     assert AuditEvent.objects.count() == events
-    # Later: the same signal is refreshed (last seen, then a worse severity), never duplicated.
+    # Later: the same signal is refreshed (last seen, then a worse severity), never duplicated; only
+    # seeing it again is not an event, the worse severity is one.
     assert evaluate_signals(as_of=TODAY + timedelta(days=1)) == 1
+    assert AuditEvent.objects.count() == events
     assert evaluate_signals(as_of=TODAY + timedelta(days=100)) == 1
     signal.refresh_from_db()
     assert (signal.severity, signal.last_seen_on, signal.raised_on) == (
@@ -47,7 +59,13 @@ def test_kyc_overdue_is_raised_refreshed_and_cleared(customer: Party) -> None:
         TODAY + timedelta(days=100),
         TODAY,
     )
-    assert AuditEvent.objects.count() == events
+    changed = AuditEvent.objects.get(action="signal.changed")
+    assert changed.party_id == customer.pk
+    assert (changed.changes["before"], changed.changes["after"]) == (
+        {"severity": Severity.LOW},
+        {"severity": Severity.MEDIUM},
+    )
+    assert AuditEvent.objects.count() == events + 1
     # The review is done: the signal is cleared, once.
     _kyc_due(customer, TODAY + timedelta(days=365))
     assert evaluate_signals(as_of=TODAY + timedelta(days=101)) == 1
@@ -55,6 +73,37 @@ def test_kyc_overdue_is_raised_refreshed_and_cleared(customer: Party) -> None:
     assert (signal.status, signal.closed_on) == (SignalStatus.CLEARED, TODAY + timedelta(days=101))
     assert evaluate_signals(as_of=TODAY + timedelta(days=101)) == 0
     assert Signal.objects.count() == 1
+    cleared = AuditEvent.objects.get(action="signal.cleared")
+    assert (cleared.object_id, cleared.party_id) == (str(signal.pk), customer.pk)
+    assert AuditEvent.objects.count() == events + 2
+
+
+def test_the_stored_signal_reads_in_each_readers_language(customer: Party) -> None:
+    """Raised by a job running in Chinese, the signal keeps its message key and parameters and the
+    sentence in the site's language; each reader sees it in theirs, and a re-run in another language
+    changes nothing."""
+    _kyc_due(customer, TODAY - timedelta(days=10))
+    day = (TODAY - timedelta(days=10)).isoformat()
+    with translation.override("zh-hans"):
+        assert evaluate_signals(as_of=TODAY) == 1
+    signal = Signal.objects.get()
+    assert (signal.detail_key, signal.detail_params) == ("kyc_overdue", {"day": day})
+    assert signal.detail == f"The KYC review was due on {day}."
+    with translation.override("zh-hans"):
+        assert signal_text(signal) == f"KYC复查应于{day}完成。"
+    with translation.override("en"):
+        assert signal_text(signal) == f"The KYC review was due on {day}."
+        events = AuditEvent.objects.count()
+        assert evaluate_signals(as_of=TODAY) == 0
+        assert AuditEvent.objects.count() == events
+    # A signal written without a key (by hand, older rows) reads as stored.
+    signal.detail_key, signal.detail_params = "", {}
+    with translation.override("zh-hans"):
+        assert signal_text(signal) == signal.detail
+    # Codes become labels in the reader's language.
+    with translation.override("zh-hans"):
+        said = describe("review_overdue", {"kind": "site_visit", "day": day})
+    assert said == f"应于{day}完成的实地走访尚未完成。"
 
 
 def test_prospects_are_not_evaluated_but_their_open_signals_are_cleared(customer: Party) -> None:
@@ -132,6 +181,12 @@ def test_chunks_take_a_fixed_number_of_queries(
     )
     with django_assert_max_num_queries(60):
         assert evaluate_signals(as_of=TODAY) == 20
+    # One audit event per signal, written in bulk within the same queries per chunk.
+    raised = AuditEvent.objects.filter(action="signal.raised")
+    assert raised.count() == 20
+    assert set(raised.values_list("party_id", flat=True)) == set(
+        Signal.objects.values_list("party_id", flat=True)
+    )
     assert evaluate_signals(as_of=TODAY) == 0
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from lendcrm.core import errors
 from lendcrm.core.models import AuditEvent, User
@@ -25,6 +26,7 @@ from lendcrm.monitoring.services.watchlist import (
     request_exit,
     update_watch_plan,
 )
+from lendcrm.monitoring.signal_rules import watch_reason_text
 from lendcrm.parties.models import Party
 from tests.monitoring.oversight_fixtures import *  # noqa: F403
 
@@ -52,6 +54,8 @@ def _signal(party: Party, severity: int, raised_on: date = TODAY, **kw: Any) -> 
         subject=kw.pop("subject", "test:1"),
         severity=severity,
         detail=kw.pop("detail", "Minimum DSCR breached for the period to 2026-06-30."),
+        detail_key=kw.pop("detail_key", "covenant_breach"),
+        detail_params=kw.pop("detail_params", {"name": "Minimum DSCR", "period": "2026-06-30"}),
         raised_on=raised_on,
         last_seen_on=raised_on,
     )
@@ -185,10 +189,19 @@ def test_a_high_signal_puts_the_party_on_watch_once(
         signal,
     )
     assert entry.reason == signal.detail
+    assert (entry.reason_key, entry.reason_params) == (signal.detail_key, signal.detail_params)
     assert entry.review_date == TODAY + timedelta(days=90)
-    events = AuditEvent.objects.filter(action="watchlist.added_by_rule").count()
+    event = AuditEvent.objects.get(action="watchlist.added_by_rule")
+    assert (event.object_id, event.party_id, event.actor_id) == (str(entry.pk), customer.pk, None)
+    assert (event.changes["signal"], event.changes["owner"]) == (signal.pk, rm_a.pk)
+    events = AuditEvent.objects.count()
     assert apply_watch_rules(as_of=TODAY) == 0
-    assert AuditEvent.objects.filter(action="watchlist.added_by_rule").count() == events
+    assert AuditEvent.objects.count() == events
+    # The reason reads in the reader's language; the stored sentence stays as written.
+    with translation.override("zh-hans"):
+        assert watch_reason_text(entry) == "Minimum DSCR在截至2026-06-30的期间内违约。"
+    with translation.override("en"):
+        assert watch_reason_text(entry) == "Minimum DSCR breached for the period to 2026-06-30."
 
 
 def test_a_party_that_left_comes_back_only_for_a_newer_signal(

@@ -144,6 +144,31 @@ def test_signals_list_filter_and_dismiss(
     assert api_client(rm_a).get(f"/api/v1/signals/{hidden}/").status_code == 404
 
 
+def test_a_signal_answers_in_the_requests_language(
+    api_client: Callable[..., Any], monitor: User, customer: Party
+) -> None:
+    signal = Signal.objects.create(
+        party=customer,
+        rule="days_past_due",
+        subject="facility:1",
+        severity=2,
+        detail_key="days_past_due",
+        detail_params={"facility": "FAC-2026-000001", "days": 45},
+        detail="FAC-2026-000001 is 45 days past due.",
+        raised_on=TODAY,
+        last_seen_on=TODAY,
+    )
+    client = api_client(monitor)
+    english = client.get(f"/api/v1/signals/{signal.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    chinese = client.get(f"/api/v1/signals/{signal.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert english["detail"] == "FAC-2026-000001 is 45 days past due."
+    assert chinese["detail"] == "FAC-2026-000001已逾期45天。"
+    assert chinese["detail_key"] == "days_past_due"
+    assert chinese["detail_params"] == {"facility": "FAC-2026-000001", "days": 45}
+    listed = client.get("/api/v1/signals/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert [row["detail"] for row in listed["results"]] == ["FAC-2026-000001已逾期45天。"]
+
+
 def test_reviews_list_and_complete(
     api_client: Callable[..., Any], monitor: User, rm_a: User, customer: Party
 ) -> None:

@@ -30,6 +30,8 @@ def _signal(party: Party, severity: int = 3, subject: str = "test:1", **kw: Any)
         subject=subject,
         severity=severity,
         detail=kw.pop("detail", "Minimum DSCR 1.20x breached for the period to 2026-06-30."),
+        detail_key=kw.pop("detail_key", ""),
+        detail_params=kw.pop("detail_params", {}),
         raised_on=TODAY,
         last_seen_on=TODAY,
     )
@@ -38,7 +40,7 @@ def _signal(party: Party, severity: int = 3, subject: str = "test:1", **kw: Any)
 def _entry(party: Party, owner: User, **kw: Any) -> WatchlistEntry:
     return WatchlistEntry.objects.create(
         party=party,
-        source="manual",
+        source=kw.pop("source", "manual"),
         reason=kw.pop("reason", "Main customer lost"),
         owner=owner,
         review_date=kw.pop("review_date", TODAY + timedelta(days=7)),
@@ -142,6 +144,33 @@ def test_signals_list_and_dismiss(web: Web, monitor: User, rm_a: User, customer:
     assert web(monitor).post(f"/signals/{signal.pk}/dismiss/", {"reason": "Waiver agreed"}).status_code == 302
     signal.refresh_from_db()
     assert signal.status == SignalStatus.DISMISSED
+
+
+def test_a_signal_reads_in_the_readers_language(web: Web, monitor: User, customer: Party) -> None:
+    """The same stored signal: English for an English reader, Chinese for a Chinese one (list, dismiss
+    page, the 360 panel), and a watchlist entry by rule gives its reason the same way."""
+    params = {"name": "Minimum DSCR 1.20x", "period": "2026-06-30"}
+    signal = _signal(customer, detail_key="covenant_breach", detail_params=params)
+    _entry(
+        customer,
+        monitor,
+        source="rule",
+        reason=signal.detail,
+        reason_key="covenant_breach",
+        reason_params=params,
+    )
+    english, chinese = web(monitor), web(monitor)
+    chinese.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    said = {
+        "en": "Minimum DSCR 1.20x breached for the period to 2026-06-30.",
+        "zh": "Minimum DSCR 1.20x在截至2026-06-30的期间内违约。",
+    }
+    for url in ("/signals/", f"/signals/{signal.pk}/dismiss/", f"/parties/{customer.pk}/", "/watchlist/"):
+        in_english, in_chinese = html(english.get(url)), html(chinese.get(url))
+        assert said["en"] in in_english, url
+        assert said["zh"] not in in_english, url
+        assert said["zh"] in in_chinese, url
+        assert said["en"] not in in_chinese, url
 
 
 def test_visit_report_completes_the_review(web: Web, rm_a: User, monitor: User, customer: Party) -> None:

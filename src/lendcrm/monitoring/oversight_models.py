@@ -130,6 +130,13 @@ class Signal(models.Model):
     # What the signal is about within the rule (a facility, a covenant test, a period), for idempotency.
     subject = models.CharField(max_length=60)
     severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
+    # What the sentence says, kept so each reader sees it in their own language: a message key of
+    # `signal_rules.MESSAGES` and its parameters (JSON primitives: dates as ISO strings, decimals as
+    # strings, categories and review kinds as their codes). `detail` is the same sentence in the site's
+    # default language (LANGUAGE_CODE), a plain record for the audit trail, the admin and the rows
+    # written without a key (by hand, older rows); `signal_rules.describe` falls back to it.
+    detail_key = models.CharField(_("message"), max_length=40, blank=True)
+    detail_params = models.JSONField(_("message parameters"), default=dict, blank=True)
     detail = models.CharField(_("detail"), max_length=500)
     status = models.CharField(
         _("status"), max_length=10, choices=SignalStatus.choices, default=SignalStatus.OPEN
@@ -176,6 +183,10 @@ class WatchlistEntry(VersionedModel):
     )
     source = models.CharField(_("source"), max_length=10, choices=WatchSource.choices)
     reason = models.TextField(_("reason"))
+    # By rule: the signal's message at the time, said in the reader's language (see Signal.detail_key);
+    # `reason` keeps the sentence in the site's default language. Empty for entries made by hand.
+    reason_key = models.CharField(_("message"), max_length=40, blank=True)
+    reason_params = models.JSONField(_("message parameters"), default=dict, blank=True)
     action_plan = models.TextField(_("action plan"), blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner")

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from lendcrm.core.api import StrictSerializer
 from lendcrm.core.fields import Day as DayField
 from lendcrm.core.fields import Flag, Text, id_field, query_id_field
+from lendcrm.monitoring import signal_rules
 from lendcrm.monitoring.oversight_models import (
     Review,
     ReviewKind,
@@ -80,6 +81,15 @@ class ReviewCompleteInput(StrictSerializer):
 class SignalSerializer(serializers.ModelSerializer):
     party_name = serializers.CharField(source="party.legal_name", read_only=True)
     facility_reference = serializers.CharField(source="facility.reference", read_only=True, allow_null=True)
+    detail = serializers.SerializerMethodField(
+        help_text=_("The signal's sentence in the request's language (Accept-Language).")
+    )
+    detail_key = serializers.CharField(
+        read_only=True, help_text=_("The message key of the sentence; empty for a signal written by hand.")
+    )
+    detail_params = serializers.DictField(
+        read_only=True, help_text=_("The message's parameters: dates as ISO strings, decimals as strings.")
+    )
 
     class Meta:
         model = Signal
@@ -93,6 +103,8 @@ class SignalSerializer(serializers.ModelSerializer):
             "subject",
             "severity",
             "detail",
+            "detail_key",
+            "detail_params",
             "status",
             "raised_on",
             "last_seen_on",
@@ -101,6 +113,9 @@ class SignalSerializer(serializers.ModelSerializer):
             "dismissal_reason",
         ]
         read_only_fields = fields
+
+    def get_detail(self, signal: Signal) -> str:
+        return signal_rules.signal_text(signal)
 
 
 class SignalQuery(serializers.Serializer):
@@ -118,6 +133,15 @@ class DismissInput(StrictSerializer):
 class WatchlistEntrySerializer(serializers.ModelSerializer):
     party_name = serializers.CharField(source="party.legal_name", read_only=True)
     owner_name = serializers.CharField(source="owner.get_full_name", read_only=True)
+    reason = serializers.SerializerMethodField(
+        help_text=_(
+            "Why the party is on watch, in the request's language (an entry by rule: its signal's message)."
+        )
+    )
+    reason_key = serializers.CharField(
+        read_only=True, help_text=_("By rule: the message key; empty by hand.")
+    )
+    reason_params = serializers.DictField(read_only=True, help_text=_("By rule: the message's parameters."))
 
     class Meta:
         model = WatchlistEntry
@@ -127,6 +151,8 @@ class WatchlistEntrySerializer(serializers.ModelSerializer):
             "party_name",
             "source",
             "reason",
+            "reason_key",
+            "reason_params",
             "action_plan",
             "owner",
             "owner_name",
@@ -142,6 +168,9 @@ class WatchlistEntrySerializer(serializers.ModelSerializer):
             "version",
         ]
         read_only_fields = fields
+
+    def get_reason(self, entry: WatchlistEntry) -> str:
+        return signal_rules.watch_reason_text(entry)
 
 
 class WatchQuery(serializers.Serializer):

@@ -3,20 +3,35 @@ queries and returns the conditions it finds, as `Hit`s: (party, facility, subjec
 subject names what a hit is about (a facility, a covenant test, a statement), so the evaluator refreshes
 the open signal of the same rule and subject instead of raising another one.
 
+A hit does not carry its sentence but what is needed to say it: a key of `MESSAGES` and its parameters
+(JSON primitives: dates as ISO strings, decimals as strings, categories and review kinds as their codes,
+names and references as held). `describe` turns them into the sentence in the active language — the
+pages (template filter `signal_detail`) and the API (the request's language) call it at display time, so
+a signal raised by the job under cron reads in Chinese for a Chinese reader.
+
 Complaints are not a rule yet: interactions carry no kind that marks a complaint and the service desk,
 where complaints will live, is not built; `SignalRule.COMPLAINTS` waits for it."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Sum
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from lendcrm.monitoring.models import CovenantKind, CovenantTest, ProjectCashFlow, TestStatus
-from lendcrm.monitoring.oversight_models import Review, ReviewKind, ReviewStatus, Severity, SignalRule
+from lendcrm.monitoring.oversight_models import (
+    Review,
+    ReviewKind,
+    ReviewStatus,
+    Severity,
+    Signal,
+    SignalRule,
+    WatchlistEntry,
+)
 from lendcrm.origination import ratios
 from lendcrm.origination.models import CreditMemo, FinancialLine, FinancialStatement, StatementKind
 from lendcrm.parties.models import Party
@@ -28,6 +43,71 @@ HUNDRED = Decimal(100)
 ONE = Decimal(1)
 
 
+# The sentences, by message key. The msgids are marked here and translated when shown (`describe`).
+MESSAGES: dict[str, str] = {
+    "days_past_due": gettext_noop("%(facility)s is %(days)d days past due."),
+    "late_reporting": gettext_noop("%(name)s for the period to %(period)s was not received in time."),
+    "covenant_breach": gettext_noop("%(name)s breached for the period to %(period)s."),
+    "category_downgrade": gettext_noop(
+        "%(facility)s was downgraded from %(previous)s to %(category)s on %(day)s."
+    ),
+    "grade_downgrade": gettext_noop("The risk grade went from %(before)d to %(after)d."),
+    "revenue_decline": gettext_noop("Revenue fell %(share)s in the period to %(period)s."),
+    "dscr_decline": gettext_noop("DSCR fell from %(before)s to %(now)s in the period to %(period)s."),
+    "utilisation_spike": gettext_noop(
+        "%(facility)s: utilisation up %(points)s points of the limit in %(days)d days."
+    ),
+    "kyc_overdue": gettext_noop("The KYC review was due on %(day)s."),
+    "review_overdue": gettext_noop("The %(kind)s due on %(day)s has not been done."),
+    "group_npl": gettext_noop("A member of the same group (party no. %(party)d) has a non-performing loan."),
+}
+
+
+def _shown(params: Mapping[str, object]) -> dict[str, object]:
+    """Parameters as the sentence shows them, in the active language: codes become their labels."""
+    out = dict(params)
+    for name in ("previous", "category"):
+        code = out.get(name)
+        if isinstance(code, str) and code in Category.values:
+            out[name] = Category(code).label
+    kind = out.get("kind")
+    if isinstance(kind, str) and kind in ReviewKind.values:
+        out["kind"] = str(ReviewKind(kind).label).lower()
+    if "share" in out:
+        out["share"] = f"{out['share']} %"
+    return out
+
+
+def describe(key: str, params: Mapping[str, object], fallback: str = "") -> str:
+    """The sentence of a message key and its parameters in the active language; `fallback` (the stored
+    sentence) when the key is empty, unknown or its parameters do not fit."""
+    template = MESSAGES.get(key)
+    if template is None:
+        return fallback
+    try:
+        return gettext(template) % _shown(params)
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
+def signal_text(signal: Signal) -> str:
+    """A signal's sentence in the active language: the one function the pages (template filter
+    `signal_detail`) and the API (`SignalSerializer.detail`) say it through."""
+    return describe(signal.detail_key, signal.detail_params, signal.detail)
+
+
+def watch_reason_text(entry: WatchlistEntry) -> str:
+    """A watchlist entry's reason in the active language: the signal's message for an entry by rule, the
+    text as written for one by hand."""
+    return describe(entry.reason_key, entry.reason_params, entry.reason)
+
+
+def in_default_language(key: str, params: Mapping[str, object]) -> str:
+    """The sentence in the site's default language, the plain record kept in `Signal.detail`."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return describe(key, params)[:500]
+
+
 @dataclass(frozen=True)
 class Hit:
     party_id: int
@@ -35,7 +115,13 @@ class Hit:
     rule: str
     subject: str
     severity: int
-    detail: str
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def detail(self) -> str:
+        """The sentence in the active language (for tests and logs)."""
+        return describe(self.key, self.params)
 
 
 def dpd_severity(days: int) -> int:
@@ -60,7 +146,8 @@ def days_past_due(party_ids: list[int], as_of: date) -> list[Hit]:
             SignalRule.DAYS_PAST_DUE,
             f"facility:{facility}",
             dpd_severity(days),
-            _("%(facility)s is %(days)d days past due.") % {"facility": reference, "days": days},
+            "days_past_due",
+            {"facility": reference, "days": days},
         )
         for party, facility, reference, days in rows
     ]
@@ -99,12 +186,10 @@ def covenant_breaches(party_ids: list[int], as_of: date) -> list[Hit]:
             continue
         values = {"name": name, "period": period_end.isoformat()}
         if kind == CovenantKind.REPORTING:
-            rule, severity = SignalRule.LATE_REPORTING, Severity.MEDIUM
-            detail = _("%(name)s for the period to %(period)s was not received in time.") % values
+            rule, severity, key = SignalRule.LATE_REPORTING, Severity.MEDIUM, "late_reporting"
         else:
-            rule, severity = SignalRule.COVENANT_BREACH, Severity.HIGH
-            detail = _("%(name)s breached for the period to %(period)s.") % values
-        hits.append(Hit(party, facility, rule, f"test:{test_id}", severity, detail))
+            rule, severity, key = SignalRule.COVENANT_BREACH, Severity.HIGH, "covenant_breach"
+        hits.append(Hit(party, facility, rule, f"test:{test_id}", severity, key, values))
     return hits
 
 
@@ -148,10 +233,10 @@ def rating_downgrades(party_ids: list[int], as_of: date) -> list[Hit]:
             continue
         if CATEGORY_RANK.get(category, 0) <= CATEGORY_RANK.get(previous, 0):
             continue
-        detail = _("%(facility)s was downgraded from %(previous)s to %(category)s on %(day)s.") % {
+        params: dict[str, object] = {
             "facility": reference,
-            "previous": Category(previous).label,
-            "category": Category(category).label,
+            "previous": previous,
+            "category": category,
             "day": effective_on.isoformat(),
         }
         hits.append(
@@ -161,7 +246,8 @@ def rating_downgrades(party_ids: list[int], as_of: date) -> list[Hit]:
                 SignalRule.RATING_DOWNGRADE,
                 f"classification:{change_id}",
                 _category_severity(category),
-                detail,
+                "category_downgrade",
+                params,
             )
         )
     memos = (
@@ -185,8 +271,18 @@ def rating_downgrades(party_ids: list[int], as_of: date) -> list[Hit]:
         if before is None or grade <= before or not since <= completed_on <= as_of:
             continue
         severity = Severity.HIGH if grade - before >= 2 else Severity.MEDIUM
-        detail = _("The risk grade went from %(before)d to %(after)d.") % {"before": before, "after": grade}
-        hits.append(Hit(party, None, SignalRule.RATING_DOWNGRADE, f"grade:{memo_id}", severity, detail))
+        grades: dict[str, object] = {"before": before, "after": grade}
+        hits.append(
+            Hit(
+                party,
+                None,
+                SignalRule.RATING_DOWNGRADE,
+                f"grade:{memo_id}",
+                severity,
+                "grade_downgrade",
+                grades,
+            )
+        )
     return hits
 
 
@@ -225,7 +321,8 @@ def _statement_pairs(
 
 
 def _pct(share: Decimal) -> str:
-    return f"{(share * HUNDRED).quantize(ONE)} %"
+    """A share as whole percentage points ("25"); `describe` adds the sign."""
+    return str((share * HUNDRED).quantize(ONE))
 
 
 def revenue_and_dscr(party_ids: list[int], as_of: date) -> list[Hit]:
@@ -237,12 +334,10 @@ def revenue_and_dscr(party_ids: list[int], as_of: date) -> list[Hit]:
         growth = ratios.revenue_growth(current, previous)
         if growth is not None and -growth > revenue_drop:
             severity = Severity.HIGH if -growth > 2 * revenue_drop else Severity.MEDIUM
-            detail = _("Revenue fell %(share)s in the period to %(period)s.") % {
-                "share": _pct(-growth),
-                "period": latest.period_end.isoformat(),
-            }
+            params = {"share": _pct(-growth), "period": latest.period_end.isoformat()}
+            subject = f"statement:{latest.pk}"
             hits.append(
-                Hit(party, None, SignalRule.REVENUE_DECLINE, f"statement:{latest.pk}", severity, detail)
+                Hit(party, None, SignalRule.REVENUE_DECLINE, subject, severity, "revenue_decline", params)
             )
         hit = _dscr_hit(
             party,
@@ -299,12 +394,8 @@ def _dscr_hit(
     if drop <= Decimal(settings.LENDCRM_SIGNAL_DSCR_DROP):
         return None
     severity = Severity.HIGH if now < ONE else Severity.MEDIUM
-    detail = _("DSCR fell from %(before)s to %(now)s in the period to %(period)s.") % {
-        "before": before,
-        "now": now,
-        "period": period_end.isoformat(),
-    }
-    return Hit(party, facility, SignalRule.DSCR_DECLINE, subject, severity, detail)
+    params = {"before": str(before), "now": str(now), "period": period_end.isoformat()}
+    return Hit(party, facility, SignalRule.DSCR_DECLINE, subject, severity, "dscr_decline", params)
 
 
 def utilisation_spikes(party_ids: list[int], as_of: date) -> list[Hit]:
@@ -331,11 +422,7 @@ def utilisation_spikes(party_ids: list[int], as_of: date) -> list[Hit]:
         if up <= points:
             continue
         severity = Severity.HIGH if up > 2 * points else Severity.MEDIUM
-        detail = _("%(facility)s: utilisation up %(points)s points of the limit in %(days)d days.") % {
-            "facility": row["facility__reference"],
-            "points": up.quantize(ONE),
-            "days": days,
-        }
+        params = {"facility": row["facility__reference"], "points": str(up.quantize(ONE)), "days": days}
         hits.append(
             Hit(
                 row["facility__borrower_id"],
@@ -343,7 +430,8 @@ def utilisation_spikes(party_ids: list[int], as_of: date) -> list[Hit]:
                 SignalRule.UTILISATION_SPIKE,
                 f"facility:{row['facility_id']}",
                 severity,
-                detail,
+                "utilisation_spike",
+                params,
             )
         )
     return hits
@@ -361,7 +449,8 @@ def kyc_overdue(party_ids: list[int], as_of: date) -> list[Hit]:
             SignalRule.KYC_OVERDUE,
             "kyc",
             Severity.MEDIUM if (as_of - due).days > 90 else Severity.LOW,
-            _("The KYC review was due on %(day)s.") % {"day": due.isoformat()},
+            "kyc_overdue",
+            {"day": due.isoformat()},
         )
         for party, due in rows
         if due is not None
@@ -380,8 +469,8 @@ def reviews_overdue(party_ids: list[int], as_of: date) -> list[Hit]:
             SignalRule.REVIEW_OVERDUE,
             f"review:{review}",
             Severity.HIGH if (as_of - due).days > 90 else Severity.MEDIUM,
-            _("The %(kind)s due on %(day)s has not been done.")
-            % {"kind": str(ReviewKind(kind).label).lower(), "day": due.isoformat()},
+            "review_overdue",
+            {"kind": kind, "day": due.isoformat()},
         )
         for review, party, facility, kind, due in rows
     ]
@@ -411,10 +500,15 @@ def group_npl(as_of: date, party_ids: list[int] | None) -> dict[int, list[Hit]]:
     hits: dict[int, list[Hit]] = {}
     for member, npl, _facility in found:
         # The member's readers may not see the NPL party (another branch): its number, never its name.
-        detail = _("A member of the same group (party no. %(party)d) has a non-performing loan.") % {
-            "party": npl
-        }
         hits.setdefault(member, []).append(
-            Hit(member, None, SignalRule.GROUP_NPL, f"group_npl:{npl}", Severity.MEDIUM, detail)
+            Hit(
+                member,
+                None,
+                SignalRule.GROUP_NPL,
+                f"group_npl:{npl}",
+                Severity.MEDIUM,
+                "group_npl",
+                {"party": npl},
+            )
         )
     return hits

@@ -25,7 +25,6 @@ from lendcrm.parties.models import Coverage, CoverageRole, Party, Segment
 from lendcrm.servicing.models import Facility, FacilityStatus
 
 CHUNK = 2000
-REPORT_MAX = 5000
 
 # (kind, segment or "" for any, from grade, to grade, every n months): a worse grade is seen more often,
 # and project sites at least twice a year. Seeded once by `ensure_default_review_policies`, then data.
@@ -183,7 +182,7 @@ def _universe(party_ids: Iterable[int] | None) -> list[int]:
 @dataclass
 class _Outcome:
     created: list[Review]
-    moved: list[Review]
+    moved: list[tuple[Review, date, int]]  # with the due date and assignee before
     cancelled: list[Review]
 
     @property
@@ -246,15 +245,17 @@ def _schedule_chunk(party_ids: list[int], policies: list[ReviewPolicy]) -> _Outc
             else:
                 # The date follows the policy; the assignee follows the facility's monitor (or lead RM).
                 wanted = (due, person.user_id or current.assigned_to_id)
-                if (current.due_date, current.assigned_to_id) != wanted:
+                before = (current.due_date, current.assigned_to_id)
+                if before != wanted:
                     current.due_date, current.assigned_to_id = wanted
                     current.version += 1
-                    outcome.moved.append(current)
+                    outcome.moved.append((current, *before))
     now = timezone.now()
     Review.objects.bulk_create(outcome.created)
-    for review in outcome.moved:
+    moved = [review for review, _due, _who in outcome.moved]
+    for review in moved:
         review.updated_at = now
-    Review.objects.bulk_update(outcome.moved, ["due_date", "assigned_to", "version", "updated_at"])
+    Review.objects.bulk_update(moved, ["due_date", "assigned_to", "version", "updated_at"])
     for review in outcome.cancelled:
         review.version += 1
         review.updated_at = now
@@ -262,28 +263,41 @@ def _schedule_chunk(party_ids: list[int], policies: list[ReviewPolicy]) -> _Outc
     return outcome
 
 
+def _audit_entries(as_of: date, outcome: _Outcome) -> Iterator[audit.Entry]:
+    """One event per review scheduled, rescheduled (due date or assignee) or cancelled, with its party."""
+    for review in outcome.created:
+        changes = {
+            "as_of": as_of,
+            "kind": review.kind,
+            "due_date": review.due_date,
+            "assigned_to": review.assigned_to_id,
+            "facility": review.facility_id,
+        }
+        yield audit.Entry("review.scheduled", "review", review.pk, review.party_id, changes)
+    for review, due, who in outcome.moved:
+        changes = audit.diff(
+            {"due_date": due.isoformat(), "assigned_to": who},
+            {"due_date": review.due_date.isoformat(), "assigned_to": review.assigned_to_id},
+        )
+        changes.update({"as_of": as_of, "kind": review.kind})
+        yield audit.Entry("review.rescheduled", "review", review.pk, review.party_id, changes)
+    for review in outcome.cancelled:
+        changes = {"as_of": as_of, "kind": review.kind, "due_date": review.due_date}
+        yield audit.Entry("review.cancelled", "review", review.pk, review.party_id, changes)
+
+
 def schedule_reviews(*, as_of: date, party_ids: Iterable[int] | None = None) -> int:
     """Make sure every borrower with an active facility has its next review and visit scheduled as the
     policies say (due one interval after the last one done, else after the first facility's start);
-    cancel those of parties with no active facility left. Idempotent; returns the rows changed."""
+    cancel those of parties with no active facility left. One audit event per review scheduled
+    (`review.scheduled`), rescheduled (`review.rescheduled`) or cancelled (`review.cancelled`), in bulk per
+    chunk. Idempotent (a re-run changes and audits nothing); returns the rows changed."""
     policies = list(ReviewPolicy.objects.all())
     changed = 0
     for chunk in chunks(_universe(party_ids)):
         with transaction.atomic():
             outcome = _schedule_chunk(chunk, policies)
-            if outcome.count:
-                audit.record(
-                    actor=None,
-                    action="review.scheduled",
-                    object_type="review",
-                    object_id="batch",
-                    changes={
-                        "as_of": as_of,
-                        "created": len(outcome.created),
-                        "rescheduled": [r.pk for r in outcome.moved][:REPORT_MAX],
-                        "cancelled": [r.pk for r in outcome.cancelled][:REPORT_MAX],
-                    },
-                )
+            audit.record_many(actor=None, entries=_audit_entries(as_of, outcome))
         changed += outcome.count
     return changed
 

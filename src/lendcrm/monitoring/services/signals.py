@@ -1,7 +1,13 @@
 """Early-warning signals: the daily evaluation of the rules (set-based, idempotent) and dismissal by a
-monitoring officer."""
+monitoring officer.
 
-from collections.abc import Iterable
+The evaluation audits each signal it raises (`signal.raised`), changes (`signal.changed`: severity, message
+or facility) or clears (`signal.cleared`), one event per signal with its party, written in bulk per chunk
+(`audit.record_many`). Seeing an open signal again on a later day only moves `last_seen_on` and is not
+audited; a same-day re-run writes nothing."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
@@ -22,7 +28,7 @@ from lendcrm.servicing.models import Facility, FacilityStatus
 
 Key = tuple[int, str, str]
 # What a re-run may change on an open signal; last_seen_on last (on a new day usually all that moves).
-REFRESHED = ("severity", "detail", "facility_id", "last_seen_on")
+REFRESHED = ("severity", "detail_key", "detail_params", "facility_id", "last_seen_on")
 
 
 def _universe(party_ids: Iterable[int] | None) -> tuple[list[int], set[int]]:
@@ -41,10 +47,25 @@ def _universe(party_ids: Iterable[int] | None) -> tuple[list[int], set[int]]:
     return sorted(watched | set(flagged)), watched
 
 
+@dataclass
+class _Outcome:
+    """What one chunk's evaluation did: signals raised, changed (with their values before), only seen
+    again (last_seen_on moved) and cleared."""
+
+    raised: list[Signal] = field(default_factory=list)
+    changed: list[tuple[Signal, dict[str, object]]] = field(default_factory=list)
+    seen: list[Signal] = field(default_factory=list)
+    cleared: list[Signal] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.raised) + len(self.changed) + len(self.seen) + len(self.cleared)
+
+
 def _evaluate_chunk(
     party_ids: list[int], watched: set[int], as_of: date, group_hits: dict[int, list[signal_rules.Hit]]
-) -> tuple[list[Signal], list[Signal], list[Signal]]:
-    """Raise, refresh and clear the chunk's signals: (raised, refreshed, cleared)."""
+) -> _Outcome:
+    """Raise, refresh and clear the chunk's signals (a fixed number of queries)."""
     looked_at = [p for p in party_ids if p in watched]
     found = signal_rules.evaluate(looked_at, as_of) + [h for p in looked_at for h in group_hits.get(p, ())]
     hits = {(h.party_id, h.rule, h.subject): h for h in found}
@@ -56,72 +77,89 @@ def _evaluate_chunk(
             open_now[key] = row
         else:
             dismissed[key] = max(dismissed.get(key, 0), row.severity)
-    raised: list[Signal] = []
-    refreshed: list[Signal] = []
-    seen: list[Signal] = []
-    cleared: list[Signal] = []
+    out = _Outcome()
     for key, hit in hits.items():
         signal = open_now.pop(key) if key in open_now else None
         if signal is None:
             # A dismissal holds while the condition stays the same or gets no worse.
             if key in dismissed and hit.severity <= dismissed[key]:
                 continue
-            raised.append(
+            out.raised.append(
                 Signal(
                     party_id=hit.party_id,
                     facility_id=hit.facility_id,
                     rule=hit.rule,
                     subject=hit.subject,
                     severity=hit.severity,
-                    detail=hit.detail[:500],
+                    detail_key=hit.key,
+                    detail_params=hit.params,
+                    detail=signal_rules.in_default_language(hit.key, hit.params),
                     raised_on=as_of,
                     last_seen_on=as_of,
                 )
             )
             continue
-        before = tuple(getattr(signal, name) for name in REFRESHED)
-        signal.severity, signal.detail, signal.facility_id = hit.severity, hit.detail[:500], hit.facility_id
+        before = {name: getattr(signal, name) for name in REFRESHED}
+        signal.severity, signal.facility_id = hit.severity, hit.facility_id
+        signal.detail_key, signal.detail_params = hit.key, hit.params
         signal.last_seen_on = max(signal.last_seen_on, as_of)
-        after = tuple(getattr(signal, name) for name in REFRESHED)
-        if after[:-1] != before[:-1]:
-            refreshed.append(signal)
-        elif after != before:
-            seen.append(signal)
+        if any(getattr(signal, name) != before[name] for name in REFRESHED[:-1]):
+            # The stored sentence is said again only when what it says has changed.
+            signal.detail = signal_rules.in_default_language(hit.key, hit.params)
+            out.changed.append((signal, before))
+        elif signal.last_seen_on != before["last_seen_on"]:
+            out.seen.append(signal)
     for signal in open_now.values():
         signal.status, signal.closed_on = SignalStatus.CLEARED, as_of
-        cleared.append(signal)
-    Signal.objects.bulk_create(raised)
-    Signal.objects.bulk_update(refreshed, ["severity", "detail", "facility", "last_seen_on"])
+        out.cleared.append(signal)
+    Signal.objects.bulk_create(out.raised)
+    Signal.objects.bulk_update(
+        [s for s, _before in out.changed],
+        ["severity", "detail_key", "detail_params", "detail", "facility", "last_seen_on"],
+    )
     # Most open signals are only seen again: one plain UPDATE, not a CASE per row.
-    Signal.objects.filter(pk__in=[s.pk for s in seen]).update(last_seen_on=as_of)
-    Signal.objects.bulk_update(cleared, ["status", "closed_on"])
-    return raised, refreshed + seen, cleared
+    Signal.objects.filter(pk__in=[s.pk for s in out.seen]).update(last_seen_on=as_of)
+    Signal.objects.bulk_update(out.cleared, ["status", "closed_on"])
+    return out
+
+
+def _audit_entries(as_of: date, out: _Outcome) -> Iterator[audit.Entry]:
+    """One event per signal raised, changed or cleared, with its party (those only seen again on a later
+    day are not events)."""
+    for signal in out.raised:
+        changes = {
+            "as_of": as_of,
+            "rule": signal.rule,
+            "subject": signal.subject,
+            "severity": signal.severity,
+            "facility": signal.facility_id,
+            "message": {"key": signal.detail_key, "params": signal.detail_params},
+        }
+        yield audit.Entry("signal.raised", "signal", signal.pk, signal.party_id, changes)
+    for signal, before in out.changed:
+        after = {name: getattr(signal, name) for name in REFRESHED[:-1]}
+        changes = audit.diff({name: before[name] for name in after}, after)
+        changes.update({"as_of": as_of, "rule": signal.rule, "subject": signal.subject})
+        yield audit.Entry("signal.changed", "signal", signal.pk, signal.party_id, changes)
+    for signal in out.cleared:
+        changes = {"as_of": as_of, "rule": signal.rule, "subject": signal.subject}
+        yield audit.Entry("signal.cleared", "signal", signal.pk, signal.party_id, changes)
 
 
 def evaluate_signals(*, as_of: date, party_ids: Iterable[int] | None = None) -> int:
     """Run every rule over the parties (in chunks, a fixed number of queries each): raise a signal for a
-    new condition, refresh the open one of the same rule and subject (severity, detail, last seen), clear
-    those whose condition has gone. Idempotent: a re-run on the same data changes nothing. Returns the
-    number of signals raised, changed or cleared."""
+    new condition, refresh the open one of the same rule and subject (severity, message, last seen), clear
+    those whose condition has gone; one audit event per signal raised, changed or cleared. Idempotent: a
+    re-run on the same data changes nothing and audits nothing. Returns the number of signals raised,
+    changed, seen again on a later day or cleared."""
     changed = 0
     everyone, watched = _universe(party_ids)
     group_hits = signal_rules.group_npl(as_of, None if party_ids is None else everyone)
     for chunk in chunks(everyone):
         with transaction.atomic():
-            raised, refreshed, cleared = _evaluate_chunk(chunk, watched, as_of, group_hits)
-            if raised or cleared:
-                audit.record(
-                    actor=None,
-                    action="signal.evaluated",
-                    object_type="signal",
-                    object_id="batch",
-                    changes={
-                        "as_of": as_of,
-                        "raised": [[s.pk, s.party_id, s.rule] for s in raised],
-                        "cleared": [s.pk for s in cleared],
-                    },
-                )
-        changed += len(raised) + len(refreshed) + len(cleared)
+            out = _evaluate_chunk(chunk, watched, as_of, group_hits)
+            audit.record_many(actor=None, entries=_audit_entries(as_of, out))
+        changed += out.count
     return changed
 
 

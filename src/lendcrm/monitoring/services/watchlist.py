@@ -193,8 +193,9 @@ def decide_exit(
 def apply_watch_rules(*, as_of: date, party_ids: Iterable[int] | None = None) -> int:
     """Put on watch every party with an open signal of at least `LENDCRM_WATCH_MIN_SEVERITY` that is not
     on the watchlist — unless it left the watchlist after that signal was raised (the approvers already
-    weighed it). Owner: the facility's monitor, else the party's lead RM. Idempotent; returns the number
-    of parties added."""
+    weighed it). Owner: the facility's monitor, else the party's lead RM. The reason is the signal's
+    message (said in each reader's language) and its sentence in the site's language. One audit event per
+    entry added, with its party. Idempotent; returns the number of parties added."""
     signals = Signal.objects.filter(
         status=SignalStatus.OPEN, severity__gte=int(settings.LENDCRM_WATCH_MIN_SEVERITY)
     ).order_by("party_id", "-severity", "raised_on", "id")
@@ -206,14 +207,25 @@ def apply_watch_rules(*, as_of: date, party_ids: Iterable[int] | None = None) ->
     for chunk in chunks(parties):
         with transaction.atomic():
             entries = _watch_chunk(chunk, list(signals.filter(party_id__in=chunk)), review_date)
-            if entries:
-                audit.record(
-                    actor=None,
-                    action="watchlist.added_by_rule",
-                    object_type="watchlist_entry",
-                    object_id="batch",
-                    changes={"as_of": as_of, "entries": [[e.pk, e.party_id, e.signal_id] for e in entries]},
-                )
+            audit.record_many(
+                actor=None,
+                entries=(
+                    audit.Entry(
+                        "watchlist.added_by_rule",
+                        "watchlist_entry",
+                        entry.pk,
+                        entry.party_id,
+                        {
+                            "as_of": as_of,
+                            "source": entry.source,
+                            "signal": entry.signal_id,
+                            "owner": entry.owner_id,
+                            "review_date": entry.review_date,
+                        },
+                    )
+                    for entry in entries
+                ),
+            )
         added += len(entries)
     return added
 
@@ -246,6 +258,8 @@ def _watch_chunk(chunk: list[int], signals: list[Signal], review_date: date) -> 
                 party_id=party,
                 source=WatchSource.RULE,
                 reason=signal.detail,
+                reason_key=signal.detail_key,
+                reason_params=signal.detail_params,
                 owner_id=person.user_id,
                 review_date=review_date,
                 signal=signal,
