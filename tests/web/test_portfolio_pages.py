@@ -101,12 +101,23 @@ def test_the_monitor_sees_the_whole_book(web: Callable[[User], Client]) -> None:
 
 
 def test_windows_and_dimensions(web: Callable[[User], Client]) -> None:
-    _add_book(1, tag="B")
+    [facility] = _add_book(1, tag="B")
     client = web(_monitor())
     in_30 = html(client.get(URL, {"within": "30"}))
     assert "0 reviews and visits due" in in_30
     in_60 = html(client.get(URL, {"within": "60"}))
     assert "1 review or visit due" in in_60
+    # An overdue visit is due in every window, first, and counted apart.
+    Review.objects.create(
+        party_id=facility.borrower_id,
+        kind="site_visit",
+        due_date=timezone.localdate() - timedelta(days=10),
+        assigned_to=_monitor(),
+    )
+    in_30 = html(client.get(URL, {"within": "30"}))
+    assert "1 review or visit due" in in_30
+    assert "1 of them overdue" in in_30
+    assert "2 reviews and visits due" in html(client.get(URL, {"within": "60"}))
     for by, expected in (
         ("branch", "Lujiazui Lending Centre"),
         ("segment", "SME"),

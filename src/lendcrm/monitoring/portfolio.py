@@ -197,8 +197,9 @@ def window(as_of: date, within: int) -> date:
 
 @dataclass(frozen=True)
 class Upcoming:
-    """What falls due within the window: covenant tests not yet due, reviews and visits (overdue ones
-    counted apart), open breaches and the live watchlist — first rows and counts."""
+    """What falls due within the window: covenant tests not yet due, reviews and visits due by its end
+    (overdue ones included and also counted apart), open breaches and the live watchlist — first rows
+    and counts."""
 
     as_of: date
     until: date
@@ -221,7 +222,7 @@ def upcoming(*, viewer: User, as_of: date, within: int = 30, rows: int = 10) -> 
     until = window(as_of, within)
     tests = covenant_selectors.upcoming_tests(viewer=viewer, as_of=as_of, until=until)
     scheduled = oversight_selectors.review_list(viewer=viewer, status=ReviewStatus.SCHEDULED)
-    reviews = scheduled.filter(due_date__gte=as_of, due_date__lte=until)
+    reviews = scheduled.filter(due_date__lte=until)  # overdue ones first: they are due too
     breaches = covenant_selectors.breaches(viewer=viewer)
     watch = oversight_selectors.watchlist(viewer=viewer, live_only=True)
     return Upcoming(
