@@ -107,7 +107,7 @@ def test_withdraw_through_the_page(facility: Facility, monitor: User, web: Any) 
 
 
 def test_restructuring_form_detail_and_decision(
-    facility: Facility, monitor: User, approver: User, web: Any
+    facility: Facility, monitor: User, approver: User, rm_a: User, web: Any
 ) -> None:
     form = web(monitor).get(f"/facilities/{facility.pk}/restructure/")
     assert form.status_code == 200
@@ -135,6 +135,8 @@ def test_restructuring_form_detail_and_decision(
     assert 'id="restructuring-decide-form"' in html(web(approver).get(f"/restructurings/{row.pk}/"))
     queue = html(web(approver).get("/classification-queue/"))
     assert facility.reference in queue
+    assert 'href="/classification-queue/" aria-current="page"' in queue  # in the approver's navigation
+    assert 'href="/classification-queue/"' not in html(web(rm_a).get("/"))
     assert facility.reference not in html(web(monitor).get("/classification-queue/"))
     done = web(approver).post(f"/restructurings/{row.pk}/decide/", {"decision": "approve", "note": ""})
     assert done.status_code == 302

@@ -412,6 +412,7 @@ def classification_queue(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     requests, changes = selectors.pending_for_approver(viewer=user)
     context = {
+        "section": "classification_queue",
         "requests": requests,
         "restructurings": changes,
         "may_decide": _has(user, OVERSIGHT_APPROVER_ROLES),

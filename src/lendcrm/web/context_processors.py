@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from lendcrm.core.access import may_write_customers, sees_by_coverage, sees_whole_book
-from lendcrm.core.roles import Role
+from lendcrm.core.roles import OVERSIGHT_APPROVER_ROLES, Role
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
@@ -22,5 +22,6 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
             "audits": Role.COMPLIANCE_OFFICER in roles,
             "administers": Role.ADMINISTRATOR in roles,
             "decides": bool(roles & {Role.CREDIT_APPROVER, Role.COMMITTEE_MEMBER}),
+            "oversees": bool(roles & OVERSIGHT_APPROVER_ROLES),
         },
     }
