@@ -119,6 +119,7 @@ ACTION_LABELS = {
     "financial_statement.entered": _("Financial statement entered"),
     "financial_statement.replaced": _("Financial statement replaced"),
     "financial_statement.deleted": _("Financial statement deleted"),
+    "daily.run": _("Daily post-loan job run"),
     "facility.booked": _("Facility booked"),
     "facility.drawdown": _("Drawdown paid out"),
     "repayment.posted": _("Repayment posted"),
