@@ -8,6 +8,7 @@ from django.utils import timezone
 from lendcrm import seeding
 from lendcrm.core.models import User
 from lendcrm.monitoring.models import CovenantTest, Project, Review, Signal, WatchlistEntry
+from lendcrm.origination.models import Application
 from lendcrm.seeding import credit, postloan
 from lendcrm.servicing.models import Facility, Restructuring
 
@@ -39,8 +40,12 @@ def test_the_demo_book_has_each_case_and_is_made_once(settings: Any) -> None:
     assert Signal.objects.filter(rule="days_past_due", status="open").exists()
     assert WatchlistEntry.objects.filter(status="active").count() >= 2
     assert Review.objects.filter(status="scheduled").count() >= 5
-    assert all(
-        f.monitor and f.monitor.username == "monitor" for f in Facility.objects.select_related("monitor")
-    )
+    monitors = {
+        f.kind: f.monitor.username if f.monitor else None for f in Facility.objects.select_related("monitor")
+    }
+    assert monitors["revolving"] is None  # reviewed by the RM
+    assert set(monitors.values()) == {"monitor", None}
+    assert Review.objects.filter(assigned_to=rm, status="scheduled").exists()
+    assert Application.objects.filter(status="ready_to_disburse", borrower__coverage__user=rm).count() == 1
     assert any(line.startswith("daily job") for line in lines)
     assert not postloan.seed_demo_postloan(rm=rm)  # once only

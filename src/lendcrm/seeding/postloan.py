@@ -1,9 +1,10 @@
 """Demo post-loan book for the demo RM's customers: a term loan paid on time (with a DSCR covenant the
-latest statements breach), a revolving line, a project-finance loan in construction with its cash-flow
-projection, a loan in arrears, and a restructured one; then the daily job, which raises the signals,
-puts parties on the watchlist and schedules the reviews. Like `seeding.credit`, everything goes through
-the services (booking, drawdowns, repayments, covenants, statements, projects, restructuring, watchlist),
-as the demo staff would have done it, on dates in the past."""
+latest statements breach), a revolving line (reviewed by the RM: it has no monitoring officer), a
+project-finance loan in construction with its cash-flow projection, a loan in arrears, a restructured
+one, and an application approved and ready to disburse for loan operations to book; then the daily job,
+which raises the signals, puts parties on the watchlist and schedules the reviews. Like `seeding.credit`,
+everything goes through the services (booking, drawdowns, repayments, covenants, statements, projects,
+restructuring, watchlist), as the demo staff would have done it, on dates in the past."""
 
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -165,12 +166,12 @@ def seed_demo_postloan(*, rm: User, say: Say | None = None) -> bool:
     RM leads too few parties); the work is done as the demo analyst, approver, ops and monitor."""
     say = say or (lambda _line: None)
     staff = {u.username: u for u in User.objects.filter(username__in=STAFF)}
-    parties = _parties(rm, 5)
-    if Facility.objects.exists() or len(staff) < len(STAFF) or len(parties) < 5:
+    parties = _parties(rm, 6)
+    if Facility.objects.exists() or len(staff) < len(STAFF) or len(parties) < 6:
         return False
     staff["rm"] = rm
     today = timezone.localdate()
-    term_party, revolving_party, project_party, late_party, restructured_party = parties
+    term_party, revolving_party, project_party, late_party, restructured_party, waiting_party = parties
     year_end = date(today.year - 1, 12, 31)
 
     # A five-year quarterly annuity, 15 months in, paid on time; DSCR covenant, breached by the latest year.
@@ -199,7 +200,7 @@ def seed_demo_postloan(*, rm: User, say: Say | None = None) -> bool:
     _statement(staff, term_party, year_end, "0.8", "9000000")  # revenue down a fifth, DSCR below 1.25
     say(f"{term.reference}: term loan paid on time; its DSCR covenant breached by {year_end.year}")
 
-    # A revolving line of 10M, 6M drawn, interest quarterly.
+    # A revolving line of 10M, 6M drawn, interest quarterly; no monitoring officer, so the RM reviews it.
     start = _months_ago(today, 5)
     revolving = _book(
         staff,
@@ -213,6 +214,7 @@ def seed_demo_postloan(*, rm: User, say: Say | None = None) -> bool:
         start,
         Decimal("6000000"),
         frequency_months=3,
+        monitor=None,
     )
     _pay_due(staff, revolving, before=today)
     covenants.add_covenant(
@@ -298,6 +300,10 @@ def seed_demo_postloan(*, rm: User, say: Say | None = None) -> bool:
     )
     decide_restructuring(actor=staff["approver"], restructuring_id=change.pk, approve=True, note="Agreed.")
     say(f"{restructured.reference}: restructured (term extended by a year)")
+
+    # Approved and ready to disburse: for loan operations to book in the demo.
+    ready = _ready(staff, waiting_party, _facility("term_loan", "12000000", 48, rate="4.15"), 4, "Warehouse")
+    say(f"{ready.reference}: ready to disburse, waiting to be booked")
 
     run = daily.run_daily(as_of=today)
     say(run.summary())
