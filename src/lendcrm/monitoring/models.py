@@ -4,6 +4,7 @@ early-warning signals and the watchlist are in oversight_models."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lendcrm.core.models import VersionedModel
 from lendcrm.monitoring.oversight_models import (
@@ -138,7 +139,7 @@ class CovenantTest(models.Model):
     status = models.CharField(
         _("result"), max_length=20, choices=TestStatus.choices, default=TestStatus.NOT_DUE
     )
-    value = ratio_field(_("value"))
+    value = ratio_field(pgettext_lazy("measured", "value"))
     threshold = ratio_field(_("threshold"))
     statement = models.ForeignKey(
         FinancialStatement, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
