@@ -4,13 +4,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("core", "0002_user_version"),
+        ('core', '0002_user_version'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="apitoken",
-            options={"verbose_name": "API token", "verbose_name_plural": "API tokens"},
+            name='apitoken',
+            options={'verbose_name': 'API token', 'verbose_name_plural': 'API tokens'},
         ),
     ]

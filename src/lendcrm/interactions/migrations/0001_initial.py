@@ -6,180 +6,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("parties", "0001_initial"),
+        ('parties', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Interaction",
+            name='Interaction',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("branch", "Branch"),
-                            ("phone", "Phone"),
-                            ("email", "Email"),
-                            ("web", "Web"),
-                            ("mobile_app", "Mobile app"),
-                            ("partner_platform", "Partner platform"),
-                            ("assistant", "Assistant"),
-                            ("meeting", "Meeting"),
-                            ("site_visit", "Site visit"),
-                        ],
-                        max_length=20,
-                        verbose_name="channel",
-                    ),
-                ),
-                (
-                    "direction",
-                    models.CharField(
-                        choices=[("inbound", "Inbound"), ("outbound", "Outbound"), ("internal", "Internal")],
-                        max_length=10,
-                        verbose_name="direction",
-                    ),
-                ),
-                ("occurred_at", models.DateTimeField(verbose_name="occurred at")),
-                ("subject", models.CharField(max_length=300, verbose_name="subject")),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
-                (
-                    "source_system",
-                    models.CharField(default="lendcrm", max_length=50, verbose_name="source system"),
-                ),
-                (
-                    "external_id",
-                    models.CharField(blank=True, max_length=100, null=True, verbose_name="external id"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "contact",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="parties.contact",
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="interactions",
-                        to="parties.party",
-                    ),
-                ),
-                (
-                    "staff",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channel', models.CharField(choices=[('branch', 'Branch'), ('phone', 'Phone'), ('email', 'Email'), ('web', 'Web'), ('mobile_app', 'Mobile app'), ('partner_platform', 'Partner platform'), ('assistant', 'Assistant'), ('meeting', 'Meeting'), ('site_visit', 'Site visit')], max_length=20, verbose_name='channel')),
+                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound'), ('internal', 'Internal')], max_length=10, verbose_name='direction')),
+                ('occurred_at', models.DateTimeField(verbose_name='occurred at')),
+                ('subject', models.CharField(max_length=300, verbose_name='subject')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('source_system', models.CharField(default='lendcrm', max_length=50, verbose_name='source system')),
+                ('external_id', models.CharField(blank=True, max_length=100, null=True, verbose_name='external id')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='parties.contact')),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='parties.party')),
+                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "interaction",
-                "verbose_name_plural": "interactions",
-                "indexes": [
-                    models.Index(fields=["party", "-occurred_at", "-id"], name="interaction_party_time"),
-                    models.Index(fields=["staff", "-occurred_at"], name="interaction_staff_time"),
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("external_id__isnull", False)),
-                        fields=("source_system", "external_id"),
-                        name="interaction_source_external_once",
-                    )
-                ],
+                'verbose_name': 'interaction',
+                'verbose_name_plural': 'interactions',
+                'indexes': [models.Index(fields=['party', '-occurred_at', '-id'], name='interaction_party_time'), models.Index(fields=['staff', '-occurred_at'], name='interaction_staff_time')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('source_system', 'external_id'), name='interaction_source_external_once')],
             },
         ),
         migrations.CreateModel(
-            name="Task",
+            name='Task',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("follow_up", "Follow-up"),
-                            ("call", "Call"),
-                            ("visit", "Visit"),
-                            ("meeting", "Meeting"),
-                            ("document", "Document request"),
-                        ],
-                        default="follow_up",
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("title", models.CharField(max_length=200, verbose_name="title")),
-                ("description", models.TextField(blank=True, verbose_name="description")),
-                ("due_date", models.DateField(verbose_name="due date")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "Open"), ("done", "Done"), ("cancelled", "Cancelled")],
-                        default="open",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="tasks",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="assignee",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="tasks", to="parties.party"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('kind', models.CharField(choices=[('follow_up', 'Follow-up'), ('call', 'Call'), ('visit', 'Visit'), ('meeting', 'Meeting'), ('document', 'Document request')], default='follow_up', max_length=20, verbose_name='kind')),
+                ('title', models.CharField(max_length=200, verbose_name='title')),
+                ('description', models.TextField(blank=True, verbose_name='description')),
+                ('due_date', models.DateField(verbose_name='due date')),
+                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=10, verbose_name='status')),
+                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
+                ('assignee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to=settings.AUTH_USER_MODEL, verbose_name='assignee')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='parties.party')),
             ],
             options={
-                "verbose_name": "task",
-                "verbose_name_plural": "tasks",
-                "indexes": [
-                    models.Index(fields=["assignee", "status", "due_date"], name="task_assignee_open"),
-                    models.Index(fields=["party", "status", "due_date"], name="task_party_open"),
-                    models.Index(fields=["party", "-created_at"], name="task_party_time"),
-                ],
+                'verbose_name': 'task',
+                'verbose_name_plural': 'tasks',
+                'indexes': [models.Index(fields=['assignee', 'status', 'due_date'], name='task_assignee_open'), models.Index(fields=['party', 'status', 'due_date'], name='task_party_open'), models.Index(fields=['party', '-created_at'], name='task_party_time')],
             },
         ),
     ]

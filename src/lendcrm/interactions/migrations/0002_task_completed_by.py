@@ -6,27 +6,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("interactions", "0001_initial"),
-        ("parties", "0001_initial"),
+        ('interactions', '0001_initial'),
+        ('parties', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="task",
-            name="completed_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="completed by",
-            ),
+            model_name='task',
+            name='completed_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='completed by'),
         ),
         migrations.AddIndex(
-            model_name="task",
-            index=models.Index(fields=["party", "-completed_at"], name="task_party_done_time"),
+            model_name='task',
+            index=models.Index(fields=['party', '-completed_at'], name='task_party_done_time'),
         ),
     ]

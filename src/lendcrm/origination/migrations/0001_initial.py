@@ -7,1274 +7,467 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("core", "0003_api_token_names"),
-        ("parties", "0003_search_grams"),
-        ("pipeline", "0002_catalogue"),
+        ('core', '0003_api_token_names'),
+        ('parties', '0003_search_grams'),
+        ('pipeline', '0002_catalogue'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="AuthorityLevel",
+            name='AuthorityLevel',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=40, unique=True, verbose_name="code")),
-                ("name", models.CharField(max_length=100, verbose_name="name")),
-                ("local_name", models.CharField(blank=True, max_length=100, verbose_name="local name")),
-                ("rank", models.PositiveSmallIntegerField(unique=True, verbose_name="rank")),
-                ("is_committee", models.BooleanField(default=False, verbose_name="committee")),
-                ("quorum", models.PositiveSmallIntegerField(default=1, verbose_name="quorum")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=40, unique=True, verbose_name='code')),
+                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('local_name', models.CharField(blank=True, max_length=100, verbose_name='local name')),
+                ('rank', models.PositiveSmallIntegerField(unique=True, verbose_name='rank')),
+                ('is_committee', models.BooleanField(default=False, verbose_name='committee')),
+                ('quorum', models.PositiveSmallIntegerField(default=1, verbose_name='quorum')),
             ],
             options={
-                "verbose_name": "authority level",
-                "verbose_name_plural": "authority levels",
-                "ordering": ["rank"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("quorum__gte", 1)), name="authority_level_quorum_positive"
-                    )
-                ],
+                'verbose_name': 'authority level',
+                'verbose_name_plural': 'authority levels',
+                'ordering': ['rank'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('quorum__gte', 1)), name='authority_level_quorum_positive')],
             },
         ),
         migrations.CreateModel(
-            name="Application",
+            name='Application',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("reference", models.CharField(max_length=30, unique=True, verbose_name="reference")),
-                ("purpose", models.TextField(blank=True, verbose_name="purpose")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("submitted", "Submitted"),
-                            ("in_review", "In review"),
-                            ("credit_analysis", "Credit analysis"),
-                            ("pending_decision", "Pending decision"),
-                            ("approved", "Approved"),
-                            ("approved_with_conditions", "Approved with conditions"),
-                            ("declined", "Declined"),
-                            ("referred_up", "Referred up"),
-                            ("offer_issued", "Offer issued"),
-                            ("offer_accepted", "Offer accepted"),
-                            ("conditions_met", "Conditions precedent met"),
-                            ("ready_to_disburse", "Ready to disburse"),
-                            ("withdrawn", "Withdrawn"),
-                            ("expired", "Expired"),
-                        ],
-                        default="draft",
-                        max_length=30,
-                        verbose_name="status",
-                    ),
-                ),
-                ("status_entered_at", models.DateTimeField(verbose_name="in status since")),
-                ("decision_round", models.PositiveSmallIntegerField(default=1)),
-                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="submitted at")),
-                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
-                (
-                    "analyst",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="credit analyst",
-                    ),
-                ),
-                (
-                    "borrower",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="applications",
-                        to="parties.party",
-                        verbose_name="borrower",
-                    ),
-                ),
-                (
-                    "branch",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="core.branch",
-                        verbose_name="branch",
-                    ),
-                ),
-                (
-                    "opportunity",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="applications",
-                        to="pipeline.opportunity",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="relationship manager",
-                    ),
-                ),
-                (
-                    "proposal",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="application",
-                        to="pipeline.proposal",
-                    ),
-                ),
-                (
-                    "required_level",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="origination.authoritylevel",
-                        verbose_name="approval level",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('reference', models.CharField(max_length=30, unique=True, verbose_name='reference')),
+                ('purpose', models.TextField(blank=True, verbose_name='purpose')),
+                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('credit_analysis', 'Credit analysis'), ('pending_decision', 'Pending decision'), ('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('declined', 'Declined'), ('referred_up', 'Referred up'), ('offer_issued', 'Offer issued'), ('offer_accepted', 'Offer accepted'), ('conditions_met', 'Conditions precedent met'), ('ready_to_disburse', 'Ready to disburse'), ('withdrawn', 'Withdrawn'), ('expired', 'Expired')], default='draft', max_length=30, verbose_name='status')),
+                ('status_entered_at', models.DateTimeField(verbose_name='in status since')),
+                ('decision_round', models.PositiveSmallIntegerField(default=1)),
+                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
+                ('analyst', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='credit analyst')),
+                ('borrower', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='parties.party', verbose_name='borrower')),
+                ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.branch', verbose_name='branch')),
+                ('opportunity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='applications', to='pipeline.opportunity')),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='relationship manager')),
+                ('proposal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='application', to='pipeline.proposal')),
+                ('required_level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='origination.authoritylevel', verbose_name='approval level')),
             ],
             options={
-                "verbose_name": "application",
-                "verbose_name_plural": "applications",
-                "ordering": ["-created_at", "-id"],
+                'verbose_name': 'application',
+                'verbose_name_plural': 'applications',
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="AuthorityMatrix",
+            name='AuthorityMatrix',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.PositiveIntegerField(unique=True, verbose_name="version")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("draft", "Draft"), ("active", "Active"), ("retired", "Retired")],
-                        default="draft",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("currency", models.CharField(default="CNY", max_length=3, verbose_name="currency")),
-                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("activated_at", models.DateTimeField(blank=True, null=True, verbose_name="activated at")),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField(unique=True, verbose_name='version')),
+                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('retired', 'Retired')], default='draft', max_length=10, verbose_name='status')),
+                ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
+                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('activated_at', models.DateTimeField(blank=True, null=True, verbose_name='activated at')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "authority matrix",
-                "verbose_name_plural": "authority matrices",
-                "ordering": ["-number"],
+                'verbose_name': 'authority matrix',
+                'verbose_name_plural': 'authority matrices',
+                'ordering': ['-number'],
             },
         ),
         migrations.CreateModel(
-            name="AuthorityLimit",
+            name='AuthorityLimit',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "max_group_exposure",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=2,
-                        max_digits=20,
-                        null=True,
-                        verbose_name="maximum group exposure",
-                    ),
-                ),
-                ("worst_grade", models.PositiveSmallIntegerField(verbose_name="worst risk grade")),
-                (
-                    "level",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="origination.authoritylevel",
-                        verbose_name="level",
-                    ),
-                ),
-                (
-                    "products",
-                    models.ManyToManyField(
-                        blank=True, related_name="+", to="pipeline.product", verbose_name="products"
-                    ),
-                ),
-                (
-                    "matrix",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="limits",
-                        to="origination.authoritymatrix",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('max_group_exposure', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='maximum group exposure')),
+                ('worst_grade', models.PositiveSmallIntegerField(verbose_name='worst risk grade')),
+                ('level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='origination.authoritylevel', verbose_name='level')),
+                ('products', models.ManyToManyField(blank=True, related_name='+', to='pipeline.product', verbose_name='products')),
+                ('matrix', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='limits', to='origination.authoritymatrix')),
             ],
             options={
-                "verbose_name": "authority limit",
-                "verbose_name_plural": "authority limits",
-                "ordering": ["matrix", "level__rank"],
+                'verbose_name': 'authority limit',
+                'verbose_name_plural': 'authority limits',
+                'ordering': ['matrix', 'level__rank'],
             },
         ),
         migrations.CreateModel(
-            name="ChecklistItem",
+            name='ChecklistItem',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.SlugField(max_length=40, verbose_name="code")),
-                ("name", models.CharField(max_length=200, verbose_name="document")),
-                ("local_name", models.CharField(blank=True, max_length=200, verbose_name="local name")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("required", "Required"),
-                            ("received", "Received"),
-                            ("verified", "Verified"),
-                            ("waived", "Waived"),
-                        ],
-                        default="required",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                ("waiver_reason", models.CharField(blank=True, max_length=500, verbose_name="waiver reason")),
-                ("updated_at", models.DateTimeField(blank=True, null=True)),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="checklist",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.SlugField(max_length=40, verbose_name='code')),
+                ('name', models.CharField(max_length=200, verbose_name='document')),
+                ('local_name', models.CharField(blank=True, max_length=200, verbose_name='local name')),
+                ('status', models.CharField(choices=[('required', 'Required'), ('received', 'Received'), ('verified', 'Verified'), ('waived', 'Waived')], default='required', max_length=20, verbose_name='status')),
+                ('waiver_reason', models.CharField(blank=True, max_length=500, verbose_name='waiver reason')),
+                ('updated_at', models.DateTimeField(blank=True, null=True)),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist', to='origination.application')),
+                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["application", "position", "id"],
+                'ordering': ['application', 'position', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="CommitteeVote",
+            name='CommitteeVote',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("round", models.PositiveSmallIntegerField()),
-                (
-                    "vote",
-                    models.CharField(
-                        choices=[
-                            ("approve", "Approve"),
-                            ("approve_with_conditions", "Approve with conditions"),
-                            ("decline", "Decline"),
-                            ("abstain", "Abstain"),
-                        ],
-                        max_length=30,
-                        verbose_name="vote",
-                    ),
-                ),
-                ("comment", models.TextField(blank=True, verbose_name="comment or dissent")),
-                ("cast_at", models.DateTimeField()),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="votes",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "member",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('round', models.PositiveSmallIntegerField()),
+                ('vote', models.CharField(choices=[('approve', 'Approve'), ('approve_with_conditions', 'Approve with conditions'), ('decline', 'Decline'), ('abstain', 'Abstain')], max_length=30, verbose_name='vote')),
+                ('comment', models.TextField(blank=True, verbose_name='comment or dissent')),
+                ('cast_at', models.DateTimeField()),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='votes', to='origination.application')),
+                ('member', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["application", "round", "cast_at", "id"],
+                'ordering': ['application', 'round', 'cast_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="CreditMemo",
+            name='CreditMemo',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("grade_rationale", models.TextField(blank=True, verbose_name="rating rationale")),
-                ("business", models.TextField(blank=True, verbose_name="business and management")),
-                ("industry", models.TextField(blank=True, verbose_name="industry and market")),
-                ("financial_analysis", models.TextField(blank=True, verbose_name="financial analysis")),
-                ("security_analysis", models.TextField(blank=True, verbose_name="security and structure")),
-                ("risks", models.TextField(blank=True, verbose_name="key risks and mitigants")),
-                ("recommendation", models.TextField(blank=True, verbose_name="recommendation")),
-                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
-                (
-                    "analyst",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "application",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memo",
-                        to="origination.application",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('grade_rationale', models.TextField(blank=True, verbose_name='rating rationale')),
+                ('business', models.TextField(blank=True, verbose_name='business and management')),
+                ('industry', models.TextField(blank=True, verbose_name='industry and market')),
+                ('financial_analysis', models.TextField(blank=True, verbose_name='financial analysis')),
+                ('security_analysis', models.TextField(blank=True, verbose_name='security and structure')),
+                ('risks', models.TextField(blank=True, verbose_name='key risks and mitigants')),
+                ('recommendation', models.TextField(blank=True, verbose_name='recommendation')),
+                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
+                ('analyst', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('application', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='memo', to='origination.application')),
             ],
             options={
-                "verbose_name": "credit memo",
-                "verbose_name_plural": "credit memos",
+                'verbose_name': 'credit memo',
+                'verbose_name_plural': 'credit memos',
             },
         ),
         migrations.CreateModel(
-            name="Decision",
+            name='Decision',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("round", models.PositiveSmallIntegerField()),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[
-                            ("approved", "Approved"),
-                            ("approved_with_conditions", "Approved with conditions"),
-                            ("declined", "Declined"),
-                            ("referred_up", "Referred up"),
-                        ],
-                        max_length=30,
-                        verbose_name="outcome",
-                    ),
-                ),
-                ("decided_at", models.DateTimeField(verbose_name="decided at")),
-                ("memo_version", models.PositiveIntegerField(verbose_name="memo version")),
-                ("risk_grade", models.PositiveSmallIntegerField(verbose_name="risk grade")),
-                (
-                    "group_exposure",
-                    models.DecimalField(decimal_places=2, max_digits=20, verbose_name="group exposure"),
-                ),
-                ("exposure_currency", models.CharField(max_length=3)),
-                ("comment", models.TextField(blank=True, verbose_name="comment")),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="decisions",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "decided_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "level",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="origination.authoritylevel",
-                        verbose_name="level",
-                    ),
-                ),
-                (
-                    "matrix",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="origination.authoritymatrix",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('round', models.PositiveSmallIntegerField()),
+                ('outcome', models.CharField(choices=[('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('declined', 'Declined'), ('referred_up', 'Referred up')], max_length=30, verbose_name='outcome')),
+                ('decided_at', models.DateTimeField(verbose_name='decided at')),
+                ('memo_version', models.PositiveIntegerField(verbose_name='memo version')),
+                ('risk_grade', models.PositiveSmallIntegerField(verbose_name='risk grade')),
+                ('group_exposure', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='group exposure')),
+                ('exposure_currency', models.CharField(max_length=3)),
+                ('comment', models.TextField(blank=True, verbose_name='comment')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='origination.application')),
+                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='origination.authoritylevel', verbose_name='level')),
+                ('matrix', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='origination.authoritymatrix')),
             ],
             options={
-                "verbose_name": "decision",
-                "verbose_name_plural": "decisions",
-                "ordering": ["application", "round"],
+                'verbose_name': 'decision',
+                'verbose_name_plural': 'decisions',
+                'ordering': ['application', 'round'],
             },
         ),
         migrations.CreateModel(
-            name="Condition",
+            name='Condition',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("precedent", "Condition precedent"),
-                            ("subsequent", "Condition subsequent"),
-                        ],
-                        default="precedent",
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("text", models.TextField(verbose_name="condition")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "Open"), ("met", "Met"), ("waived", "Waived")],
-                        default="open",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("note", models.CharField(blank=True, max_length=500, verbose_name="evidence or reason")),
-                ("resolved_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="conditions",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "resolved_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "decision",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="conditions",
-                        to="origination.decision",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('precedent', 'Condition precedent'), ('subsequent', 'Condition subsequent')], default='precedent', max_length=20, verbose_name='kind')),
+                ('text', models.TextField(verbose_name='condition')),
+                ('status', models.CharField(choices=[('open', 'Open'), ('met', 'Met'), ('waived', 'Waived')], default='open', max_length=10, verbose_name='status')),
+                ('note', models.CharField(blank=True, max_length=500, verbose_name='evidence or reason')),
+                ('resolved_at', models.DateTimeField(blank=True, null=True)),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conditions', to='origination.application')),
+                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('decision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conditions', to='origination.decision')),
             ],
             options={
-                "verbose_name": "condition",
-                "verbose_name_plural": "conditions",
-                "ordering": ["application", "id"],
+                'verbose_name': 'condition',
+                'verbose_name_plural': 'conditions',
+                'ordering': ['application', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="Delegation",
+            name='Delegation',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("valid_from", models.DateField(verbose_name="valid from")),
-                ("expires_on", models.DateField(verbose_name="expires on")),
-                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked at")),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "granted_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "level",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="origination.authoritylevel",
-                        verbose_name="level",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="delegations",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="user",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('valid_from', models.DateField(verbose_name='valid from')),
+                ('expires_on', models.DateField(verbose_name='expires on')),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='origination.authoritylevel', verbose_name='level')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='delegations', to=settings.AUTH_USER_MODEL, verbose_name='user')),
             ],
             options={
-                "verbose_name": "delegation",
-                "verbose_name_plural": "delegations",
-                "ordering": ["user", "level__rank"],
+                'verbose_name': 'delegation',
+                'verbose_name_plural': 'delegations',
+                'ordering': ['user', 'level__rank'],
             },
         ),
         migrations.CreateModel(
-            name="DocumentRequirement",
+            name='DocumentRequirement',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.SlugField(max_length=40, verbose_name="code")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                ("local_name", models.CharField(blank=True, max_length=200, verbose_name="local name")),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "product",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="pipeline.product",
-                        verbose_name="product",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.SlugField(max_length=40, verbose_name='code')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('local_name', models.CharField(blank=True, max_length=200, verbose_name='local name')),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pipeline.product', verbose_name='product')),
             ],
             options={
-                "verbose_name": "document requirement",
-                "verbose_name_plural": "document requirements",
-                "ordering": ["position", "code"],
+                'verbose_name': 'document requirement',
+                'verbose_name_plural': 'document requirements',
+                'ordering': ['position', 'code'],
             },
         ),
         migrations.CreateModel(
-            name="FinancialStatement",
+            name='FinancialStatement',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("period_end", models.DateField(verbose_name="period end")),
-                (
-                    "period_months",
-                    models.PositiveSmallIntegerField(default=12, verbose_name="months in period"),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("audited", "Audited"),
-                            ("management", "Management accounts"),
-                            ("projected", "Projection"),
-                        ],
-                        default="audited",
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                (
-                    "entered_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="financial_statements",
-                        to="parties.party",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('period_end', models.DateField(verbose_name='period end')),
+                ('period_months', models.PositiveSmallIntegerField(default=12, verbose_name='months in period')),
+                ('kind', models.CharField(choices=[('audited', 'Audited'), ('management', 'Management accounts'), ('projected', 'Projection')], default='audited', max_length=20, verbose_name='kind')),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('entered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='financial_statements', to='parties.party')),
             ],
             options={
-                "verbose_name": "financial statement",
-                "verbose_name_plural": "financial statements",
-                "ordering": ["party", "-period_end"],
+                'verbose_name': 'financial statement',
+                'verbose_name_plural': 'financial statements',
+                'ordering': ['party', '-period_end'],
             },
         ),
         migrations.CreateModel(
-            name="FinancialLine",
+            name='FinancialLine',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.CharField(max_length=40)),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=20, verbose_name="amount")),
-                (
-                    "statement",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="lines",
-                        to="origination.financialstatement",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=40)),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='amount')),
+                ('statement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='origination.financialstatement')),
             ],
         ),
         migrations.CreateModel(
-            name="MemoRevision",
+            name='MemoRevision',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("version", models.PositiveIntegerField()),
-                ("content", models.JSONField()),
-                ("saved_at", models.DateTimeField()),
-                (
-                    "memo",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="revisions",
-                        to="origination.creditmemo",
-                    ),
-                ),
-                (
-                    "saved_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('version', models.PositiveIntegerField()),
+                ('content', models.JSONField()),
+                ('saved_at', models.DateTimeField()),
+                ('memo', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='origination.creditmemo')),
+                ('saved_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["memo", "version"],
+                'ordering': ['memo', 'version'],
             },
         ),
         migrations.CreateModel(
-            name="Offer",
+            name='Offer',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("reference", models.CharField(max_length=30, unique=True, verbose_name="reference")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("issued", "Issued"),
-                            ("accepted", "Accepted"),
-                            ("expired", "Expired"),
-                            ("withdrawn", "Withdrawn"),
-                        ],
-                        default="issued",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("terms", models.JSONField()),
-                ("issued_at", models.DateTimeField(verbose_name="issued at")),
-                ("expires_on", models.DateField(verbose_name="expires on")),
-                ("accepted_at", models.DateTimeField(blank=True, null=True, verbose_name="accepted at")),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="offers",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "issued_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('reference', models.CharField(max_length=30, unique=True, verbose_name='reference')),
+                ('status', models.CharField(choices=[('issued', 'Issued'), ('accepted', 'Accepted'), ('expired', 'Expired'), ('withdrawn', 'Withdrawn')], default='issued', max_length=10, verbose_name='status')),
+                ('terms', models.JSONField()),
+                ('issued_at', models.DateTimeField(verbose_name='issued at')),
+                ('expires_on', models.DateField(verbose_name='expires on')),
+                ('accepted_at', models.DateTimeField(blank=True, null=True, verbose_name='accepted at')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offers', to='origination.application')),
+                ('issued_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "offer",
-                "verbose_name_plural": "offers",
-                "ordering": ["-issued_at", "-id"],
+                'verbose_name': 'offer',
+                'verbose_name_plural': 'offers',
+                'ordering': ['-issued_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="RiskGrade",
+            name='RiskGrade',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("grade", models.PositiveSmallIntegerField(unique=True, verbose_name="grade")),
-                ("label", models.CharField(max_length=100, verbose_name="label")),
-                ("local_label", models.CharField(blank=True, max_length=100, verbose_name="local label")),
-                ("pd_low", models.DecimalField(decimal_places=6, max_digits=7, verbose_name="PD from")),
-                ("pd_high", models.DecimalField(decimal_places=6, max_digits=7, verbose_name="PD to")),
-                ("pd", models.DecimalField(decimal_places=6, max_digits=7, verbose_name="PD")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('grade', models.PositiveSmallIntegerField(unique=True, verbose_name='grade')),
+                ('label', models.CharField(max_length=100, verbose_name='label')),
+                ('local_label', models.CharField(blank=True, max_length=100, verbose_name='local label')),
+                ('pd_low', models.DecimalField(decimal_places=6, max_digits=7, verbose_name='PD from')),
+                ('pd_high', models.DecimalField(decimal_places=6, max_digits=7, verbose_name='PD to')),
+                ('pd', models.DecimalField(decimal_places=6, max_digits=7, verbose_name='PD')),
             ],
             options={
-                "verbose_name": "risk grade",
-                "verbose_name_plural": "master scale",
-                "ordering": ["grade"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("pd__lte", models.F("pd_high")),
-                            ("pd_high__lte", 1),
-                            ("pd_low__gte", 0),
-                            ("pd_low__lte", models.F("pd")),
-                        ),
-                        name="risk_grade_pd_band",
-                    )
-                ],
+                'verbose_name': 'risk grade',
+                'verbose_name_plural': 'master scale',
+                'ordering': ['grade'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('pd__lte', models.F('pd_high')), ('pd_high__lte', 1), ('pd_low__gte', 0), ('pd_low__lte', models.F('pd'))), name='risk_grade_pd_band')],
             },
         ),
         migrations.AddField(
-            model_name="creditmemo",
-            name="risk_grade",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="origination.riskgrade",
-                verbose_name="risk grade",
-            ),
+            model_name='creditmemo',
+            name='risk_grade',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='origination.riskgrade', verbose_name='risk grade'),
         ),
         migrations.CreateModel(
-            name="StageTarget",
+            name='StageTarget',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("submitted", "Submitted"),
-                            ("in_review", "In review"),
-                            ("credit_analysis", "Credit analysis"),
-                            ("pending_decision", "Pending decision"),
-                            ("approved", "Approved"),
-                            ("approved_with_conditions", "Approved with conditions"),
-                            ("declined", "Declined"),
-                            ("referred_up", "Referred up"),
-                            ("offer_issued", "Offer issued"),
-                            ("offer_accepted", "Offer accepted"),
-                            ("conditions_met", "Conditions precedent met"),
-                            ("ready_to_disburse", "Ready to disburse"),
-                            ("withdrawn", "Withdrawn"),
-                            ("expired", "Expired"),
-                        ],
-                        max_length=30,
-                        verbose_name="status",
-                    ),
-                ),
-                ("target_hours", models.PositiveIntegerField(verbose_name="target (hours)")),
-                (
-                    "product",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="pipeline.product",
-                        verbose_name="product",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('credit_analysis', 'Credit analysis'), ('pending_decision', 'Pending decision'), ('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('declined', 'Declined'), ('referred_up', 'Referred up'), ('offer_issued', 'Offer issued'), ('offer_accepted', 'Offer accepted'), ('conditions_met', 'Conditions precedent met'), ('ready_to_disburse', 'Ready to disburse'), ('withdrawn', 'Withdrawn'), ('expired', 'Expired')], max_length=30, verbose_name='status')),
+                ('target_hours', models.PositiveIntegerField(verbose_name='target (hours)')),
+                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pipeline.product', verbose_name='product')),
             ],
             options={
-                "verbose_name": "turnaround target",
-                "verbose_name_plural": "turnaround targets",
+                'verbose_name': 'turnaround target',
+                'verbose_name_plural': 'turnaround targets',
             },
         ),
         migrations.CreateModel(
-            name="StatusChange",
+            name='StatusChange',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "from_status",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("draft", "Draft"),
-                            ("submitted", "Submitted"),
-                            ("in_review", "In review"),
-                            ("credit_analysis", "Credit analysis"),
-                            ("pending_decision", "Pending decision"),
-                            ("approved", "Approved"),
-                            ("approved_with_conditions", "Approved with conditions"),
-                            ("declined", "Declined"),
-                            ("referred_up", "Referred up"),
-                            ("offer_issued", "Offer issued"),
-                            ("offer_accepted", "Offer accepted"),
-                            ("conditions_met", "Conditions precedent met"),
-                            ("ready_to_disburse", "Ready to disburse"),
-                            ("withdrawn", "Withdrawn"),
-                            ("expired", "Expired"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                (
-                    "to_status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("submitted", "Submitted"),
-                            ("in_review", "In review"),
-                            ("credit_analysis", "Credit analysis"),
-                            ("pending_decision", "Pending decision"),
-                            ("approved", "Approved"),
-                            ("approved_with_conditions", "Approved with conditions"),
-                            ("declined", "Declined"),
-                            ("referred_up", "Referred up"),
-                            ("offer_issued", "Offer issued"),
-                            ("offer_accepted", "Offer accepted"),
-                            ("conditions_met", "Conditions precedent met"),
-                            ("ready_to_disburse", "Ready to disburse"),
-                            ("withdrawn", "Withdrawn"),
-                            ("expired", "Expired"),
-                        ],
-                        max_length=30,
-                    ),
-                ),
-                ("changed_at", models.DateTimeField()),
-                ("note", models.CharField(blank=True, max_length=500)),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="status_changes",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "changed_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_status', models.CharField(blank=True, choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('credit_analysis', 'Credit analysis'), ('pending_decision', 'Pending decision'), ('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('declined', 'Declined'), ('referred_up', 'Referred up'), ('offer_issued', 'Offer issued'), ('offer_accepted', 'Offer accepted'), ('conditions_met', 'Conditions precedent met'), ('ready_to_disburse', 'Ready to disburse'), ('withdrawn', 'Withdrawn'), ('expired', 'Expired')], max_length=30)),
+                ('to_status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('credit_analysis', 'Credit analysis'), ('pending_decision', 'Pending decision'), ('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('declined', 'Declined'), ('referred_up', 'Referred up'), ('offer_issued', 'Offer issued'), ('offer_accepted', 'Offer accepted'), ('conditions_met', 'Conditions precedent met'), ('ready_to_disburse', 'Ready to disburse'), ('withdrawn', 'Withdrawn'), ('expired', 'Expired')], max_length=30)),
+                ('changed_at', models.DateTimeField()),
+                ('note', models.CharField(blank=True, max_length=500)),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='origination.application')),
+                ('changed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["changed_at", "id"],
+                'ordering': ['changed_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="ApplicationFacility",
+            name='ApplicationFacility',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=20, verbose_name="amount")),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                ("tenor_months", models.PositiveSmallIntegerField(verbose_name="tenor (months)")),
-                (
-                    "repayment_profile",
-                    models.CharField(
-                        choices=[
-                            ("annuity", "Annuity"),
-                            ("equal_principal", "Equal principal"),
-                            ("bullet", "Bullet"),
-                            ("balloon", "Balloon"),
-                            ("custom", "Custom"),
-                        ],
-                        max_length=20,
-                        verbose_name="repayment profile",
-                    ),
-                ),
-                (
-                    "balloon_amount",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=20, null=True, verbose_name="balloon"
-                    ),
-                ),
-                (
-                    "grace_months",
-                    models.PositiveSmallIntegerField(default=0, verbose_name="grace period (months)"),
-                ),
-                (
-                    "rate_type",
-                    models.CharField(
-                        choices=[("floating", "Base rate + margin"), ("fixed", "Fixed")],
-                        max_length=10,
-                        verbose_name="rate type",
-                    ),
-                ),
-                (
-                    "base_rate",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("lpr_1y", "LPR 1 year"),
-                            ("lpr_5y", "LPR 5 years"),
-                            ("shibor_3m", "SHIBOR 3 months"),
-                            ("sofr", "SOFR"),
-                            ("euribor_3m", "EURIBOR 3 months"),
-                            ("hibor_3m", "HIBOR 3 months"),
-                        ],
-                        max_length=20,
-                        verbose_name="base rate",
-                    ),
-                ),
-                (
-                    "margin_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="margin %"
-                    ),
-                ),
-                (
-                    "fixed_rate_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="fixed rate %"
-                    ),
-                ),
-                (
-                    "upfront_fee_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="upfront fee %"
-                    ),
-                ),
-                (
-                    "commitment_fee_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="commitment fee %"
-                    ),
-                ),
-                ("security", models.TextField(blank=True, verbose_name="security and collateral")),
-                ("covenants", models.TextField(blank=True, verbose_name="key covenants")),
-                ("purpose", models.CharField(blank=True, max_length=300, verbose_name="purpose")),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "lgd",
-                    models.DecimalField(
-                        decimal_places=4,
-                        max_digits=5,
-                        validators=[
-                            django.core.validators.MinValueValidator(0),
-                            django.core.validators.MaxValueValidator(1),
-                        ],
-                        verbose_name="LGD",
-                    ),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="facilities",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "product",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="pipeline.product",
-                        verbose_name="product",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='amount')),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('tenor_months', models.PositiveSmallIntegerField(verbose_name='tenor (months)')),
+                ('repayment_profile', models.CharField(choices=[('annuity', 'Annuity'), ('equal_principal', 'Equal principal'), ('bullet', 'Bullet'), ('balloon', 'Balloon'), ('custom', 'Custom')], max_length=20, verbose_name='repayment profile')),
+                ('balloon_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='balloon')),
+                ('grace_months', models.PositiveSmallIntegerField(default=0, verbose_name='grace period (months)')),
+                ('rate_type', models.CharField(choices=[('floating', 'Base rate + margin'), ('fixed', 'Fixed')], max_length=10, verbose_name='rate type')),
+                ('base_rate', models.CharField(blank=True, choices=[('lpr_1y', 'LPR 1 year'), ('lpr_5y', 'LPR 5 years'), ('shibor_3m', 'SHIBOR 3 months'), ('sofr', 'SOFR'), ('euribor_3m', 'EURIBOR 3 months'), ('hibor_3m', 'HIBOR 3 months')], max_length=20, verbose_name='base rate')),
+                ('margin_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='margin %')),
+                ('fixed_rate_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='fixed rate %')),
+                ('upfront_fee_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='upfront fee %')),
+                ('commitment_fee_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='commitment fee %')),
+                ('security', models.TextField(blank=True, verbose_name='security and collateral')),
+                ('covenants', models.TextField(blank=True, verbose_name='key covenants')),
+                ('purpose', models.CharField(blank=True, max_length=300, verbose_name='purpose')),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('lgd', models.DecimalField(decimal_places=4, max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='LGD')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='facilities', to='origination.application')),
+                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pipeline.product', verbose_name='product')),
             ],
             options={
-                "verbose_name": "requested facility",
-                "verbose_name_plural": "requested facilities",
-                "ordering": ["application", "position", "id"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("amount__gt", 0)), name="application_facility_amount_positive"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("tenor_months__gt", 0)),
-                        name="application_facility_tenor_positive",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("grace_months__lt", models.F("tenor_months"))),
-                        name="application_facility_grace_within_tenor",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("fixed_rate_pct__isnull", False), ("rate_type", "fixed")),
-                            models.Q(
-                                ("margin_pct__isnull", False),
-                                ("rate_type", "floating"),
-                                models.Q(("base_rate", ""), _negated=True),
-                            ),
-                            _connector="OR",
-                        ),
-                        name="application_facility_rate_complete",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("repayment_profile", "balloon"), _negated=True),
-                            models.Q(("balloon_amount__gt", 0), ("balloon_amount__lt", models.F("amount"))),
-                            _connector="OR",
-                        ),
-                        name="application_facility_balloon_within_amount",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("lgd__gte", 0), ("lgd__lte", 1)),
-                        name="application_facility_lgd_range",
-                    ),
-                ],
+                'verbose_name': 'requested facility',
+                'verbose_name_plural': 'requested facilities',
+                'ordering': ['application', 'position', 'id'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='application_facility_amount_positive'), models.CheckConstraint(condition=models.Q(('tenor_months__gt', 0)), name='application_facility_tenor_positive'), models.CheckConstraint(condition=models.Q(('grace_months__lt', models.F('tenor_months'))), name='application_facility_grace_within_tenor'), models.CheckConstraint(condition=models.Q(models.Q(('fixed_rate_pct__isnull', False), ('rate_type', 'fixed')), models.Q(('margin_pct__isnull', False), ('rate_type', 'floating'), models.Q(('base_rate', ''), _negated=True)), _connector='OR'), name='application_facility_rate_complete'), models.CheckConstraint(condition=models.Q(models.Q(('repayment_profile', 'balloon'), _negated=True), models.Q(('balloon_amount__gt', 0), ('balloon_amount__lt', models.F('amount'))), _connector='OR'), name='application_facility_balloon_within_amount'), models.CheckConstraint(condition=models.Q(('lgd__gte', 0), ('lgd__lte', 1)), name='application_facility_lgd_range')],
             },
         ),
         migrations.CreateModel(
-            name="ApplicationParty",
+            name='ApplicationParty',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("borrower", "Borrower"),
-                            ("co_borrower", "Co-borrower"),
-                            ("guarantor", "Guarantor"),
-                            ("sponsor", "Sponsor"),
-                        ],
-                        max_length=20,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="parties",
-                        to="origination.application",
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="application_roles",
-                        to="parties.party",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('borrower', 'Borrower'), ('co_borrower', 'Co-borrower'), ('guarantor', 'Guarantor'), ('sponsor', 'Sponsor')], max_length=20, verbose_name='role')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parties', to='origination.application')),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='application_roles', to='parties.party')),
             ],
             options={
-                "ordering": ["application", "id"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("application", "party", "role"), name="application_party_role_once"
-                    ),
-                    models.UniqueConstraint(
-                        condition=models.Q(("role", "borrower")),
-                        fields=("application",),
-                        name="application_one_borrower",
-                    ),
-                ],
+                'ordering': ['application', 'id'],
+                'constraints': [models.UniqueConstraint(fields=('application', 'party', 'role'), name='application_party_role_once'), models.UniqueConstraint(condition=models.Q(('role', 'borrower')), fields=('application',), name='application_one_borrower')],
             },
         ),
         migrations.AddIndex(
-            model_name="application",
-            index=models.Index(fields=["status", "status_entered_at"], name="application_status_since"),
+            model_name='application',
+            index=models.Index(fields=['status', 'status_entered_at'], name='application_status_since'),
         ),
         migrations.AddIndex(
-            model_name="application",
-            index=models.Index(fields=["owner", "status"], name="application_owner_status"),
+            model_name='application',
+            index=models.Index(fields=['owner', 'status'], name='application_owner_status'),
         ),
         migrations.AddIndex(
-            model_name="application",
-            index=models.Index(fields=["borrower", "status"], name="application_borrower_status"),
+            model_name='application',
+            index=models.Index(fields=['borrower', 'status'], name='application_borrower_status'),
         ),
         migrations.AddConstraint(
-            model_name="authoritymatrix",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status", "active")),
-                fields=("status",),
-                name="authority_matrix_one_active",
-            ),
+            model_name='authoritymatrix',
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('status',), name='authority_matrix_one_active'),
         ),
         migrations.AddConstraint(
-            model_name="authoritylimit",
-            constraint=models.UniqueConstraint(fields=("matrix", "level"), name="authority_limit_once"),
+            model_name='authoritylimit',
+            constraint=models.UniqueConstraint(fields=('matrix', 'level'), name='authority_limit_once'),
         ),
         migrations.AddConstraint(
-            model_name="authoritylimit",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("max_group_exposure__isnull", True), ("max_group_exposure__gt", 0), _connector="OR"
-                ),
-                name="authority_limit_positive",
-            ),
+            model_name='authoritylimit',
+            constraint=models.CheckConstraint(condition=models.Q(('max_group_exposure__isnull', True), ('max_group_exposure__gt', 0), _connector='OR'), name='authority_limit_positive'),
         ),
         migrations.AddConstraint(
-            model_name="checklistitem",
-            constraint=models.UniqueConstraint(fields=("application", "code"), name="checklist_item_once"),
+            model_name='checklistitem',
+            constraint=models.UniqueConstraint(fields=('application', 'code'), name='checklist_item_once'),
         ),
         migrations.AddConstraint(
-            model_name="checklistitem",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "waived"), _negated=True),
-                    models.Q(("waiver_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="checklist_waiver_has_reason",
-            ),
+            model_name='checklistitem',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'waived'), _negated=True), models.Q(('waiver_reason', ''), _negated=True), _connector='OR'), name='checklist_waiver_has_reason'),
         ),
         migrations.AddConstraint(
-            model_name="committeevote",
-            constraint=models.UniqueConstraint(
-                fields=("application", "round", "member"), name="committee_vote_once"
-            ),
+            model_name='committeevote',
+            constraint=models.UniqueConstraint(fields=('application', 'round', 'member'), name='committee_vote_once'),
         ),
         migrations.AddConstraint(
-            model_name="decision",
-            constraint=models.UniqueConstraint(
-                fields=("application", "round"), name="decision_once_per_round"
-            ),
+            model_name='decision',
+            constraint=models.UniqueConstraint(fields=('application', 'round'), name='decision_once_per_round'),
         ),
         migrations.AddConstraint(
-            model_name="delegation",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("expires_on__gte", models.F("valid_from"))),
-                name="delegation_dates_ordered",
-            ),
+            model_name='delegation',
+            constraint=models.CheckConstraint(condition=models.Q(('expires_on__gte', models.F('valid_from'))), name='delegation_dates_ordered'),
         ),
         migrations.AddConstraint(
-            model_name="documentrequirement",
-            constraint=models.UniqueConstraint(fields=("code", "product"), name="document_requirement_once"),
+            model_name='documentrequirement',
+            constraint=models.UniqueConstraint(fields=('code', 'product'), name='document_requirement_once'),
         ),
         migrations.AddConstraint(
-            model_name="financialstatement",
-            constraint=models.UniqueConstraint(
-                fields=("party", "period_end", "kind"), name="statement_period_once"
-            ),
+            model_name='financialstatement',
+            constraint=models.UniqueConstraint(fields=('party', 'period_end', 'kind'), name='statement_period_once'),
         ),
         migrations.AddConstraint(
-            model_name="financialstatement",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("period_months__gte", 1), ("period_months__lte", 12)),
-                name="statement_months_range",
-            ),
+            model_name='financialstatement',
+            constraint=models.CheckConstraint(condition=models.Q(('period_months__gte', 1), ('period_months__lte', 12)), name='statement_months_range'),
         ),
         migrations.AddConstraint(
-            model_name="financialline",
-            constraint=models.UniqueConstraint(fields=("statement", "code"), name="statement_line_once"),
+            model_name='financialline',
+            constraint=models.UniqueConstraint(fields=('statement', 'code'), name='statement_line_once'),
         ),
         migrations.AddConstraint(
-            model_name="memorevision",
-            constraint=models.UniqueConstraint(fields=("memo", "version"), name="memo_revision_once"),
+            model_name='memorevision',
+            constraint=models.UniqueConstraint(fields=('memo', 'version'), name='memo_revision_once'),
         ),
         migrations.AddConstraint(
-            model_name="offer",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status__in", ["issued", "accepted"])),
-                fields=("application",),
-                name="offer_one_live",
-            ),
+            model_name='offer',
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['issued', 'accepted'])), fields=('application',), name='offer_one_live'),
         ),
         migrations.AddConstraint(
-            model_name="stagetarget",
-            constraint=models.UniqueConstraint(fields=("status", "product"), name="stage_target_once"),
+            model_name='stagetarget',
+            constraint=models.UniqueConstraint(fields=('status', 'product'), name='stage_target_once'),
         ),
         migrations.AddConstraint(
-            model_name="stagetarget",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("product__isnull", True)),
-                fields=("status",),
-                name="stage_target_one_default",
-            ),
+            model_name='stagetarget',
+            constraint=models.UniqueConstraint(condition=models.Q(('product__isnull', True)), fields=('status',), name='stage_target_one_default'),
         ),
         migrations.AddIndex(
-            model_name="statuschange",
-            index=models.Index(fields=["application", "changed_at"], name="status_change_app_at"),
+            model_name='statuschange',
+            index=models.Index(fields=['application', 'changed_at'], name='status_change_app_at'),
         ),
     ]

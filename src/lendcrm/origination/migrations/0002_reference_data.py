@@ -35,15 +35,7 @@ MATRIX_V1 = [
         "branch_credit_officer",
         "10000000",
         6,
-        [
-            "working_capital",
-            "term_loan",
-            "equipment_finance",
-            "trade_finance",
-            "revolving_facility",
-            "guarantee",
-            "green_loan",
-        ],
+        ["working_capital", "term_loan", "equipment_finance", "trade_finance", "revolving_facility", "guarantee", "green_loan"],
     ),
     ("regional_head", "50000000", 7, []),
     ("head_office_credit", "300000000", 8, []),
@@ -60,12 +52,7 @@ DOCUMENTS = [
     ("credit_report", "Credit bureau report", "征信报告", None),
     ("feasibility_study", "Feasibility study", "可行性研究报告", "project_finance"),
     ("project_approvals", "Project approvals and permits", "项目核准文件", "project_finance"),
-    (
-        "environmental_assessment",
-        "Environmental and social impact assessment",
-        "环境和社会影响评价",
-        "project_finance",
-    ),
+    ("environmental_assessment", "Environmental and social impact assessment", "环境和社会影响评价", "project_finance"),
     ("financial_model", "Financial model", "财务模型", "project_finance"),
     ("construction_contract", "Construction (EPC) contract", "工程总承包合同", "project_finance"),
     ("trade_contracts", "Underlying trade contracts", "贸易合同", "trade_finance"),
@@ -108,13 +95,7 @@ def add_reference_data(apps, schema_editor):
     for slug, name, local, rank, committee, quorum in LEVELS:
         levels[slug], _ = level_model.objects.update_or_create(
             slug=slug,
-            defaults={
-                "name": name,
-                "local_name": local,
-                "rank": rank,
-                "is_committee": committee,
-                "quorum": quorum,
-            },
+            defaults={"name": name, "local_name": local, "rank": rank, "is_committee": committee, "quorum": quorum},
         )
     product = apps.get_model("pipeline", "Product")
     products = {p.code: p for p in product.objects.all()}

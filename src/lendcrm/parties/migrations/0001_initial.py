@@ -8,482 +8,187 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("core", "0001_initial"),
+        ('core', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Contact",
+            name='Contact',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("full_name", models.CharField(max_length=200, verbose_name="full name")),
-                (
-                    "local_name",
-                    models.CharField(blank=True, max_length=200, verbose_name="local-language name"),
-                ),
-                ("title", models.CharField(blank=True, max_length=100, verbose_name="job title")),
-                ("birth_date", models.DateField(blank=True, null=True, verbose_name="birth date")),
-                ("nationality", models.CharField(blank=True, max_length=2, verbose_name="nationality")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('full_name', models.CharField(max_length=200, verbose_name='full name')),
+                ('local_name', models.CharField(blank=True, max_length=200, verbose_name='local-language name')),
+                ('title', models.CharField(blank=True, max_length=100, verbose_name='job title')),
+                ('birth_date', models.DateField(blank=True, null=True, verbose_name='birth date')),
+                ('nationality', models.CharField(blank=True, max_length=2, verbose_name='nationality')),
             ],
             options={
-                "verbose_name": "contact",
-                "verbose_name_plural": "contacts",
+                'verbose_name': 'contact',
+                'verbose_name_plural': 'contacts',
             },
         ),
         migrations.CreateModel(
-            name="Party",
+            name='Party',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("individual", "Individual"),
-                            ("sole_trader", "Sole trader"),
-                            ("sme", "SME"),
-                            ("corporate", "Corporate"),
-                            ("project_company", "Project company (SPV)"),
-                            ("institutional_investor", "Institutional investor"),
-                            ("financial_institution", "Financial institution"),
-                            ("public_entity", "Public entity"),
-                        ],
-                        max_length=30,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("legal_name", models.CharField(max_length=300, verbose_name="legal name")),
-                (
-                    "local_name",
-                    models.CharField(blank=True, max_length=300, verbose_name="local-language name"),
-                ),
-                ("short_name", models.CharField(blank=True, max_length=100, verbose_name="short name")),
-                ("country", models.CharField(blank=True, max_length=2, verbose_name="country")),
-                (
-                    "industry_code",
-                    models.CharField(blank=True, max_length=10, verbose_name="industry (ISIC/NACE)"),
-                ),
-                (
-                    "annual_revenue",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=20, null=True, verbose_name="annual revenue"
-                    ),
-                ),
-                (
-                    "annual_revenue_currency",
-                    models.CharField(blank=True, max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "total_assets",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=20, null=True, verbose_name="total assets"
-                    ),
-                ),
-                (
-                    "total_assets_currency",
-                    models.CharField(blank=True, max_length=3, verbose_name="currency"),
-                ),
-                ("employees", models.PositiveIntegerField(blank=True, null=True, verbose_name="employees")),
-                (
-                    "incorporation_date",
-                    models.DateField(blank=True, null=True, verbose_name="incorporation date"),
-                ),
-                ("birth_date", models.DateField(blank=True, null=True, verbose_name="birth date")),
-                (
-                    "segment",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("retail", "Retail"),
-                            ("small_business", "Small business"),
-                            ("sme", "SME"),
-                            ("mid_corporate", "Mid corporate"),
-                            ("large_corporate", "Large corporate"),
-                            ("project_finance", "Project finance"),
-                            ("institutional", "Institutional"),
-                            ("public_sector", "Public sector"),
-                        ],
-                        max_length=30,
-                        verbose_name="segment",
-                    ),
-                ),
-                (
-                    "lifecycle",
-                    models.CharField(
-                        choices=[
-                            ("prospect", "Prospect"),
-                            ("active", "Active"),
-                            ("dormant", "Dormant"),
-                            ("former", "Former"),
-                        ],
-                        default="prospect",
-                        max_length=20,
-                        verbose_name="lifecycle status",
-                    ),
-                ),
-                (
-                    "kyc_status",
-                    models.CharField(
-                        choices=[
-                            ("not_started", "Not started"),
-                            ("pending", "Pending"),
-                            ("verified", "Verified"),
-                            ("expired", "Expired"),
-                            ("rejected", "Rejected"),
-                        ],
-                        default="not_started",
-                        max_length=20,
-                        verbose_name="KYC status",
-                    ),
-                ),
-                ("kyc_next_review", models.DateField(blank=True, null=True, verbose_name="next KYC review")),
-                ("search_text", models.TextField(default="", editable=False)),
-                (
-                    "branch",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="parties",
-                        to="core.branch",
-                        verbose_name="branch",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('kind', models.CharField(choices=[('individual', 'Individual'), ('sole_trader', 'Sole trader'), ('sme', 'SME'), ('corporate', 'Corporate'), ('project_company', 'Project company (SPV)'), ('institutional_investor', 'Institutional investor'), ('financial_institution', 'Financial institution'), ('public_entity', 'Public entity')], max_length=30, verbose_name='kind')),
+                ('legal_name', models.CharField(max_length=300, verbose_name='legal name')),
+                ('local_name', models.CharField(blank=True, max_length=300, verbose_name='local-language name')),
+                ('short_name', models.CharField(blank=True, max_length=100, verbose_name='short name')),
+                ('country', models.CharField(blank=True, max_length=2, verbose_name='country')),
+                ('industry_code', models.CharField(blank=True, max_length=10, verbose_name='industry (ISIC/NACE)')),
+                ('annual_revenue', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='annual revenue')),
+                ('annual_revenue_currency', models.CharField(blank=True, max_length=3, verbose_name='currency')),
+                ('total_assets', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='total assets')),
+                ('total_assets_currency', models.CharField(blank=True, max_length=3, verbose_name='currency')),
+                ('employees', models.PositiveIntegerField(blank=True, null=True, verbose_name='employees')),
+                ('incorporation_date', models.DateField(blank=True, null=True, verbose_name='incorporation date')),
+                ('birth_date', models.DateField(blank=True, null=True, verbose_name='birth date')),
+                ('segment', models.CharField(blank=True, choices=[('retail', 'Retail'), ('small_business', 'Small business'), ('sme', 'SME'), ('mid_corporate', 'Mid corporate'), ('large_corporate', 'Large corporate'), ('project_finance', 'Project finance'), ('institutional', 'Institutional'), ('public_sector', 'Public sector')], max_length=30, verbose_name='segment')),
+                ('lifecycle', models.CharField(choices=[('prospect', 'Prospect'), ('active', 'Active'), ('dormant', 'Dormant'), ('former', 'Former')], default='prospect', max_length=20, verbose_name='lifecycle status')),
+                ('kyc_status', models.CharField(choices=[('not_started', 'Not started'), ('pending', 'Pending'), ('verified', 'Verified'), ('expired', 'Expired'), ('rejected', 'Rejected')], default='not_started', max_length=20, verbose_name='KYC status')),
+                ('kyc_next_review', models.DateField(blank=True, null=True, verbose_name='next KYC review')),
+                ('search_text', models.TextField(default='', editable=False)),
+                ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='parties', to='core.branch', verbose_name='branch')),
             ],
             options={
-                "verbose_name": "party",
-                "verbose_name_plural": "parties",
+                'verbose_name': 'party',
+                'verbose_name_plural': 'parties',
             },
         ),
         migrations.CreateModel(
-            name="Identifier",
+            name='Identifier',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("scheme", models.CharField(max_length=30, verbose_name="scheme")),
-                ("value", models.CharField(max_length=64, verbose_name="value")),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="identifiers",
-                        to="parties.party",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('scheme', models.CharField(max_length=30, verbose_name='scheme')),
+                ('value', models.CharField(max_length=64, verbose_name='value')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identifiers', to='parties.party')),
             ],
             options={
-                "ordering": ["scheme", "value"],
+                'ordering': ['scheme', 'value'],
             },
         ),
         migrations.CreateModel(
-            name="Coverage",
+            name='Coverage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[("lead", "Lead relationship manager"), ("team", "Team member")],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="coverage",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="coverage",
-                        to="parties.party",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('lead', 'Lead relationship manager'), ('team', 'Team member')], max_length=10)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverage', to=settings.AUTH_USER_MODEL)),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverage', to='parties.party')),
             ],
         ),
         migrations.CreateModel(
-            name="ContactRole",
+            name='ContactRole',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("director", "Director"),
-                            ("cfo", "CFO"),
-                            ("treasurer", "Treasurer"),
-                            ("authorised_signatory", "Authorised signatory"),
-                            ("ubo", "Ultimate beneficial owner"),
-                            ("guarantor", "Guarantor"),
-                            ("sponsor_representative", "Sponsor representative"),
-                            ("primary_contact", "Primary contact"),
-                        ],
-                        max_length=30,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "ownership_pct",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=3,
-                        max_digits=6,
-                        null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(Decimal("0")),
-                            django.core.validators.MaxValueValidator(Decimal("100")),
-                        ],
-                        verbose_name="ownership %",
-                    ),
-                ),
-                (
-                    "contact",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="roles",
-                        to="parties.contact",
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="contact_roles",
-                        to="parties.party",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('director', 'Director'), ('cfo', 'CFO'), ('treasurer', 'Treasurer'), ('authorised_signatory', 'Authorised signatory'), ('ubo', 'Ultimate beneficial owner'), ('guarantor', 'Guarantor'), ('sponsor_representative', 'Sponsor representative'), ('primary_contact', 'Primary contact')], max_length=30, verbose_name='role')),
+                ('ownership_pct', models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='ownership %')),
+                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='parties.contact')),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_roles', to='parties.party')),
             ],
         ),
         migrations.CreateModel(
-            name="Relationship",
+            name='Relationship',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("parent_of", "Parent of"),
-                            ("shareholder_of", "Shareholder of"),
-                            ("sponsor_of", "Sponsor of"),
-                            ("guarantor_of", "Guarantor of"),
-                            ("supplier_of", "Supplier of"),
-                            ("customer_of", "Customer of"),
-                            ("member_of_group", "Member of group"),
-                        ],
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "ownership_pct",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=3,
-                        max_digits=6,
-                        null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(Decimal("0")),
-                            django.core.validators.MaxValueValidator(Decimal("100")),
-                        ],
-                        verbose_name="ownership %",
-                    ),
-                ),
-                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
-                (
-                    "from_party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="relationships_out",
-                        to="parties.party",
-                    ),
-                ),
-                (
-                    "to_party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="relationships_in",
-                        to="parties.party",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('kind', models.CharField(choices=[('parent_of', 'Parent of'), ('shareholder_of', 'Shareholder of'), ('sponsor_of', 'Sponsor of'), ('guarantor_of', 'Guarantor of'), ('supplier_of', 'Supplier of'), ('customer_of', 'Customer of'), ('member_of_group', 'Member of group')], max_length=20, verbose_name='kind')),
+                ('ownership_pct', models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='ownership %')),
+                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
+                ('from_party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='relationships_out', to='parties.party')),
+                ('to_party', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='relationships_in', to='parties.party')),
             ],
         ),
         migrations.CreateModel(
-            name="ContactPoint",
+            name='ContactPoint',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("email", "Email"), ("phone", "Phone"), ("address", "Address")],
-                        max_length=10,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("value", models.CharField(max_length=300, verbose_name="value")),
-                ("label", models.CharField(blank=True, max_length=50, verbose_name="label")),
-                ("is_preferred", models.BooleanField(default=False, verbose_name="preferred")),
-                (
-                    "contact",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="points",
-                        to="parties.contact",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('email', 'Email'), ('phone', 'Phone'), ('address', 'Address')], max_length=10, verbose_name='kind')),
+                ('value', models.CharField(max_length=300, verbose_name='value')),
+                ('label', models.CharField(blank=True, max_length=50, verbose_name='label')),
+                ('is_preferred', models.BooleanField(default=False, verbose_name='preferred')),
+                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='points', to='parties.contact')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("is_preferred", True)),
-                        fields=("contact", "kind"),
-                        name="one_preferred_per_kind",
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('is_preferred', True)), fields=('contact', 'kind'), name='one_preferred_per_kind')],
             },
         ),
         migrations.AddIndex(
-            model_name="party",
-            index=models.Index(fields=["branch", "legal_name"], name="party_branch_name"),
+            model_name='party',
+            index=models.Index(fields=['branch', 'legal_name'], name='party_branch_name'),
         ),
         migrations.AddIndex(
-            model_name="party",
-            index=models.Index(fields=["legal_name"], name="party_name"),
+            model_name='party',
+            index=models.Index(fields=['legal_name'], name='party_name'),
         ),
         migrations.AddIndex(
-            model_name="party",
-            index=models.Index(fields=["kyc_next_review"], name="party_kyc_review"),
+            model_name='party',
+            index=models.Index(fields=['kyc_next_review'], name='party_kyc_review'),
         ),
         migrations.AddConstraint(
-            model_name="party",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("annual_revenue__isnull", False), ("annual_revenue_currency", ""), _negated=True
-                ),
-                name="party_revenue_has_currency",
-            ),
+            model_name='party',
+            constraint=models.CheckConstraint(condition=models.Q(('annual_revenue__isnull', False), ('annual_revenue_currency', ''), _negated=True), name='party_revenue_has_currency'),
         ),
         migrations.AddConstraint(
-            model_name="party",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("total_assets__isnull", False), ("total_assets_currency", ""), _negated=True
-                ),
-                name="party_assets_has_currency",
-            ),
+            model_name='party',
+            constraint=models.CheckConstraint(condition=models.Q(('total_assets__isnull', False), ('total_assets_currency', ''), _negated=True), name='party_assets_has_currency'),
         ),
         migrations.AddConstraint(
-            model_name="identifier",
-            constraint=models.UniqueConstraint(
-                fields=("scheme", "value"), name="identifier_unique_per_scheme"
-            ),
+            model_name='identifier',
+            constraint=models.UniqueConstraint(fields=('scheme', 'value'), name='identifier_unique_per_scheme'),
         ),
         migrations.AddIndex(
-            model_name="coverage",
-            index=models.Index(fields=["user", "party"], name="coverage_user_party"),
+            model_name='coverage',
+            index=models.Index(fields=['user', 'party'], name='coverage_user_party'),
         ),
         migrations.AddConstraint(
-            model_name="coverage",
-            constraint=models.UniqueConstraint(fields=("party", "user"), name="coverage_once_per_user"),
+            model_name='coverage',
+            constraint=models.UniqueConstraint(fields=('party', 'user'), name='coverage_once_per_user'),
         ),
         migrations.AddConstraint(
-            model_name="coverage",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("role", "lead")), fields=("party",), name="coverage_one_lead"
-            ),
+            model_name='coverage',
+            constraint=models.UniqueConstraint(condition=models.Q(('role', 'lead')), fields=('party',), name='coverage_one_lead'),
         ),
         migrations.AddConstraint(
-            model_name="contactrole",
-            constraint=models.UniqueConstraint(fields=("contact", "party", "role"), name="contact_role_once"),
+            model_name='contactrole',
+            constraint=models.UniqueConstraint(fields=('contact', 'party', 'role'), name='contact_role_once'),
         ),
         migrations.AddConstraint(
-            model_name="contactrole",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("ownership_pct__isnull", True),
-                    models.Q(("ownership_pct__gte", 0), ("ownership_pct__lte", 100)),
-                    _connector="OR",
-                ),
-                name="contact_role_pct_range",
-            ),
+            model_name='contactrole',
+            constraint=models.CheckConstraint(condition=models.Q(('ownership_pct__isnull', True), models.Q(('ownership_pct__gte', 0), ('ownership_pct__lte', 100)), _connector='OR'), name='contact_role_pct_range'),
         ),
         migrations.AddIndex(
-            model_name="relationship",
-            index=models.Index(fields=["to_party", "kind"], name="relationship_in"),
+            model_name='relationship',
+            index=models.Index(fields=['to_party', 'kind'], name='relationship_in'),
         ),
         migrations.AddIndex(
-            model_name="relationship",
-            index=models.Index(fields=["from_party", "kind"], name="relationship_out"),
+            model_name='relationship',
+            index=models.Index(fields=['from_party', 'kind'], name='relationship_out'),
         ),
         migrations.AddConstraint(
-            model_name="relationship",
-            constraint=models.UniqueConstraint(
-                fields=("from_party", "to_party", "kind"), name="relationship_once"
-            ),
+            model_name='relationship',
+            constraint=models.UniqueConstraint(fields=('from_party', 'to_party', 'kind'), name='relationship_once'),
         ),
         migrations.AddConstraint(
-            model_name="relationship",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("from_party", models.F("to_party")), _negated=True),
-                name="relationship_not_self",
-            ),
+            model_name='relationship',
+            constraint=models.CheckConstraint(condition=models.Q(('from_party', models.F('to_party')), _negated=True), name='relationship_not_self'),
         ),
         migrations.AddConstraint(
-            model_name="relationship",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("ownership_pct__isnull", True),
-                    models.Q(("ownership_pct__gt", 0), ("ownership_pct__lte", 100)),
-                    _connector="OR",
-                ),
-                name="relationship_pct_range",
-            ),
+            model_name='relationship',
+            constraint=models.CheckConstraint(condition=models.Q(('ownership_pct__isnull', True), models.Q(('ownership_pct__gt', 0), ('ownership_pct__lte', 100)), _connector='OR'), name='relationship_pct_range'),
         ),
     ]

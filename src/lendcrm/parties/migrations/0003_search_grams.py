@@ -18,10 +18,7 @@ def fill(apps: Any, schema_editor: Any) -> None:
     last = 0
     while True:
         rows = list(
-            Party.objects.using(db)
-            .filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", "search_text")[:BATCH]
+            Party.objects.using(db).filter(pk__gt=last).order_by("pk").values_list("pk", "search_text")[:BATCH]
         )
         if not rows:
             return
@@ -39,12 +36,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="PartySearchGram",
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("gram", models.CharField(max_length=2)),
                 (
                     "party",

@@ -7,668 +7,228 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("core", "0003_api_token_names"),
-        ("parties", "0003_search_grams"),
+        ('core', '0003_api_token_names'),
+        ('parties', '0003_search_grams'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Product",
+            name='Product',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
-                ("name", models.CharField(max_length=200, verbose_name="name")),
-                ("local_name", models.CharField(blank=True, max_length=200, verbose_name="local name")),
-                (
-                    "family",
-                    models.CharField(
-                        choices=[("lending", "Lending"), ("non_lending", "Non-lending")],
-                        max_length=20,
-                        verbose_name="family",
-                    ),
-                ),
-                ("is_active", models.BooleanField(default=True, verbose_name="active")),
-                ("position", models.PositiveSmallIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
+                ('name', models.CharField(max_length=200, verbose_name='name')),
+                ('local_name', models.CharField(blank=True, max_length=200, verbose_name='local name')),
+                ('family', models.CharField(choices=[('lending', 'Lending'), ('non_lending', 'Non-lending')], max_length=20, verbose_name='family')),
+                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                ('position', models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                "verbose_name": "product",
-                "verbose_name_plural": "products",
-                "ordering": ["position", "code"],
+                'verbose_name': 'product',
+                'verbose_name_plural': 'products',
+                'ordering': ['position', 'code'],
             },
         ),
         migrations.CreateModel(
-            name="Lead",
+            name='Lead',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                (
-                    "source",
-                    models.CharField(
-                        choices=[
-                            ("rm", "Relationship manager"),
-                            ("referral", "Referral"),
-                            ("partner", "Partner platform"),
-                            ("web_form", "Web form"),
-                            ("campaign", "Campaign"),
-                        ],
-                        max_length=20,
-                        verbose_name="source",
-                    ),
-                ),
-                ("source_detail", models.CharField(blank=True, max_length=200, verbose_name="source detail")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("new", "New"),
-                            ("qualified", "Qualified"),
-                            ("disqualified", "Disqualified"),
-                        ],
-                        default="new",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "party_kind",
-                    models.CharField(
-                        choices=[
-                            ("individual", "Individual"),
-                            ("sole_trader", "Sole trader"),
-                            ("sme", "SME"),
-                            ("corporate", "Corporate"),
-                            ("project_company", "Project company (SPV)"),
-                            ("institutional_investor", "Institutional investor"),
-                            ("financial_institution", "Financial institution"),
-                            ("public_entity", "Public entity"),
-                        ],
-                        default="sme",
-                        max_length=30,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("name", models.CharField(max_length=300, verbose_name="prospect name")),
-                (
-                    "local_name",
-                    models.CharField(blank=True, max_length=300, verbose_name="local-language name"),
-                ),
-                ("country", models.CharField(blank=True, max_length=2, verbose_name="country")),
-                (
-                    "industry_code",
-                    models.CharField(blank=True, max_length=10, verbose_name="industry (ISIC/NACE)"),
-                ),
-                ("lei", models.CharField(blank=True, max_length=20, verbose_name="LEI")),
-                ("uscc", models.CharField(blank=True, max_length=18, verbose_name="USCC")),
-                ("contact_name", models.CharField(blank=True, max_length=200, verbose_name="contact name")),
-                (
-                    "contact_email",
-                    models.EmailField(blank=True, max_length=254, verbose_name="contact email"),
-                ),
-                ("contact_phone", models.CharField(blank=True, max_length=40, verbose_name="contact phone")),
-                (
-                    "requested_amount",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=2,
-                        max_digits=20,
-                        null=True,
-                        verbose_name="requested amount",
-                    ),
-                ),
-                ("currency", models.CharField(blank=True, max_length=3, verbose_name="currency")),
-                ("notes", models.TextField(blank=True, verbose_name="notes")),
-                ("matched_by", models.CharField(blank=True, max_length=20, verbose_name="matched by")),
-                (
-                    "disqualification_reason",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("no_need", "No financing need"),
-                            ("out_of_appetite", "Outside risk appetite"),
-                            ("unreachable", "Could not be reached"),
-                            ("too_small", "Too small"),
-                            ("competitor", "Chose a competitor"),
-                            ("duplicate", "Duplicate of another lead"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                        verbose_name="disqualification reason",
-                    ),
-                ),
-                (
-                    "disqualification_note",
-                    models.CharField(blank=True, max_length=500, verbose_name="disqualification note"),
-                ),
-                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed at")),
-                (
-                    "branch",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="core.branch",
-                        verbose_name="branch",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="owner",
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="leads",
-                        to="parties.party",
-                        verbose_name="party",
-                    ),
-                ),
-                (
-                    "product",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="pipeline.product",
-                        verbose_name="product",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('source', models.CharField(choices=[('rm', 'Relationship manager'), ('referral', 'Referral'), ('partner', 'Partner platform'), ('web_form', 'Web form'), ('campaign', 'Campaign')], max_length=20, verbose_name='source')),
+                ('source_detail', models.CharField(blank=True, max_length=200, verbose_name='source detail')),
+                ('status', models.CharField(choices=[('new', 'New'), ('qualified', 'Qualified'), ('disqualified', 'Disqualified')], default='new', max_length=20, verbose_name='status')),
+                ('party_kind', models.CharField(choices=[('individual', 'Individual'), ('sole_trader', 'Sole trader'), ('sme', 'SME'), ('corporate', 'Corporate'), ('project_company', 'Project company (SPV)'), ('institutional_investor', 'Institutional investor'), ('financial_institution', 'Financial institution'), ('public_entity', 'Public entity')], default='sme', max_length=30, verbose_name='kind')),
+                ('name', models.CharField(max_length=300, verbose_name='prospect name')),
+                ('local_name', models.CharField(blank=True, max_length=300, verbose_name='local-language name')),
+                ('country', models.CharField(blank=True, max_length=2, verbose_name='country')),
+                ('industry_code', models.CharField(blank=True, max_length=10, verbose_name='industry (ISIC/NACE)')),
+                ('lei', models.CharField(blank=True, max_length=20, verbose_name='LEI')),
+                ('uscc', models.CharField(blank=True, max_length=18, verbose_name='USCC')),
+                ('contact_name', models.CharField(blank=True, max_length=200, verbose_name='contact name')),
+                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='contact email')),
+                ('contact_phone', models.CharField(blank=True, max_length=40, verbose_name='contact phone')),
+                ('requested_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='requested amount')),
+                ('currency', models.CharField(blank=True, max_length=3, verbose_name='currency')),
+                ('notes', models.TextField(blank=True, verbose_name='notes')),
+                ('matched_by', models.CharField(blank=True, max_length=20, verbose_name='matched by')),
+                ('disqualification_reason', models.CharField(blank=True, choices=[('no_need', 'No financing need'), ('out_of_appetite', 'Outside risk appetite'), ('unreachable', 'Could not be reached'), ('too_small', 'Too small'), ('competitor', 'Chose a competitor'), ('duplicate', 'Duplicate of another lead'), ('other', 'Other')], max_length=20, verbose_name='disqualification reason')),
+                ('disqualification_note', models.CharField(blank=True, max_length=500, verbose_name='disqualification note')),
+                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
+                ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.branch', verbose_name='branch')),
+                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                ('party', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='leads', to='parties.party', verbose_name='party')),
+                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pipeline.product', verbose_name='product')),
             ],
             options={
-                "verbose_name": "lead",
-                "verbose_name_plural": "leads",
-                "ordering": ["-created_at", "-id"],
+                'verbose_name': 'lead',
+                'verbose_name_plural': 'leads',
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="Opportunity",
+            name='Opportunity',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("title", models.CharField(max_length=200, verbose_name="title")),
-                (
-                    "amount",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=20, null=True, verbose_name="amount"
-                    ),
-                ),
-                ("currency", models.CharField(blank=True, max_length=3, verbose_name="currency")),
-                (
-                    "stage",
-                    models.CharField(
-                        choices=[
-                            ("qualify", "Qualify"),
-                            ("needs_analysis", "Needs analysis"),
-                            ("proposal", "Proposal"),
-                            ("application", "Application"),
-                            ("won", "Won"),
-                            ("lost", "Lost"),
-                        ],
-                        default="qualify",
-                        max_length=20,
-                        verbose_name="stage",
-                    ),
-                ),
-                ("stage_entered_at", models.DateTimeField(verbose_name="in stage since")),
-                ("expected_close", models.DateField(blank=True, null=True, verbose_name="expected close")),
-                (
-                    "probability",
-                    models.PositiveSmallIntegerField(
-                        default=10,
-                        validators=[
-                            django.core.validators.MinValueValidator(0),
-                            django.core.validators.MaxValueValidator(100),
-                        ],
-                        verbose_name="probability %",
-                    ),
-                ),
-                (
-                    "lost_reason",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("price", "Price"),
-                            ("terms", "Terms or structure"),
-                            ("competitor", "Went to a competitor"),
-                            ("declined", "Declined by credit"),
-                            ("no_longer_needed", "No longer needed"),
-                            ("timing", "Timing"),
-                            ("other", "Other"),
-                        ],
-                        max_length=20,
-                        verbose_name="lost reason",
-                    ),
-                ),
-                ("lost_note", models.CharField(blank=True, max_length=500, verbose_name="lost note")),
-                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed at")),
-                (
-                    "lead",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="opportunities",
-                        to="pipeline.lead",
-                        verbose_name="lead",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="owner",
-                    ),
-                ),
-                (
-                    "party",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="opportunities",
-                        to="parties.party",
-                        verbose_name="party",
-                    ),
-                ),
-                (
-                    "products",
-                    models.ManyToManyField(related_name="+", to="pipeline.product", verbose_name="products"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('title', models.CharField(max_length=200, verbose_name='title')),
+                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='amount')),
+                ('currency', models.CharField(blank=True, max_length=3, verbose_name='currency')),
+                ('stage', models.CharField(choices=[('qualify', 'Qualify'), ('needs_analysis', 'Needs analysis'), ('proposal', 'Proposal'), ('application', 'Application'), ('won', 'Won'), ('lost', 'Lost')], default='qualify', max_length=20, verbose_name='stage')),
+                ('stage_entered_at', models.DateTimeField(verbose_name='in stage since')),
+                ('expected_close', models.DateField(blank=True, null=True, verbose_name='expected close')),
+                ('probability', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='probability %')),
+                ('lost_reason', models.CharField(blank=True, choices=[('price', 'Price'), ('terms', 'Terms or structure'), ('competitor', 'Went to a competitor'), ('declined', 'Declined by credit'), ('no_longer_needed', 'No longer needed'), ('timing', 'Timing'), ('other', 'Other')], max_length=20, verbose_name='lost reason')),
+                ('lost_note', models.CharField(blank=True, max_length=500, verbose_name='lost note')),
+                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
+                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='opportunities', to='pipeline.lead', verbose_name='lead')),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                ('party', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='opportunities', to='parties.party', verbose_name='party')),
+                ('products', models.ManyToManyField(related_name='+', to='pipeline.product', verbose_name='products')),
             ],
             options={
-                "verbose_name": "opportunity",
-                "verbose_name_plural": "opportunities",
-                "ordering": ["-updated_at", "-id"],
+                'verbose_name': 'opportunity',
+                'verbose_name_plural': 'opportunities',
+                'ordering': ['-updated_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="Proposal",
+            name='Proposal',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.PositiveIntegerField(default=1)),
-                ("number", models.PositiveSmallIntegerField(verbose_name="version")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("issued", "Issued to customer"),
-                            ("accepted", "Accepted"),
-                            ("rejected", "Rejected"),
-                            ("superseded", "Superseded"),
-                        ],
-                        default="draft",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                ("summary", models.TextField(blank=True, verbose_name="summary")),
-                ("conditions", models.TextField(blank=True, verbose_name="conditions precedent")),
-                ("valid_until", models.DateField(blank=True, null=True, verbose_name="valid until")),
-                ("issued_at", models.DateTimeField(blank=True, null=True, verbose_name="issued at")),
-                (
-                    "decided_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="accepted or rejected at"),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "guarantors",
-                    models.ManyToManyField(
-                        blank=True, related_name="+", to="parties.party", verbose_name="guarantors"
-                    ),
-                ),
-                (
-                    "opportunity",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="proposals",
-                        to="pipeline.opportunity",
-                        verbose_name="opportunity",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.PositiveIntegerField(default=1)),
+                ('number', models.PositiveSmallIntegerField(verbose_name='version')),
+                ('status', models.CharField(choices=[('draft', 'Draft'), ('issued', 'Issued to customer'), ('accepted', 'Accepted'), ('rejected', 'Rejected'), ('superseded', 'Superseded')], default='draft', max_length=20, verbose_name='status')),
+                ('summary', models.TextField(blank=True, verbose_name='summary')),
+                ('conditions', models.TextField(blank=True, verbose_name='conditions precedent')),
+                ('valid_until', models.DateField(blank=True, null=True, verbose_name='valid until')),
+                ('issued_at', models.DateTimeField(blank=True, null=True, verbose_name='issued at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='accepted or rejected at')),
+                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('guarantors', models.ManyToManyField(blank=True, related_name='+', to='parties.party', verbose_name='guarantors')),
+                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proposals', to='pipeline.opportunity', verbose_name='opportunity')),
             ],
             options={
-                "verbose_name": "proposal",
-                "verbose_name_plural": "proposals",
-                "ordering": ["opportunity", "-number"],
+                'verbose_name': 'proposal',
+                'verbose_name_plural': 'proposals',
+                'ordering': ['opportunity', '-number'],
             },
         ),
         migrations.CreateModel(
-            name="ProposalFacility",
+            name='ProposalFacility',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=20, verbose_name="amount")),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                ("tenor_months", models.PositiveSmallIntegerField(verbose_name="tenor (months)")),
-                (
-                    "repayment_profile",
-                    models.CharField(
-                        choices=[
-                            ("annuity", "Annuity"),
-                            ("equal_principal", "Equal principal"),
-                            ("bullet", "Bullet"),
-                            ("balloon", "Balloon"),
-                            ("custom", "Custom"),
-                        ],
-                        max_length=20,
-                        verbose_name="repayment profile",
-                    ),
-                ),
-                (
-                    "balloon_amount",
-                    models.DecimalField(
-                        blank=True, decimal_places=2, max_digits=20, null=True, verbose_name="balloon"
-                    ),
-                ),
-                (
-                    "grace_months",
-                    models.PositiveSmallIntegerField(default=0, verbose_name="grace period (months)"),
-                ),
-                (
-                    "rate_type",
-                    models.CharField(
-                        choices=[("floating", "Base rate + margin"), ("fixed", "Fixed")],
-                        max_length=10,
-                        verbose_name="rate type",
-                    ),
-                ),
-                (
-                    "base_rate",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("lpr_1y", "LPR 1 year"),
-                            ("lpr_5y", "LPR 5 years"),
-                            ("shibor_3m", "SHIBOR 3 months"),
-                            ("sofr", "SOFR"),
-                            ("euribor_3m", "EURIBOR 3 months"),
-                            ("hibor_3m", "HIBOR 3 months"),
-                        ],
-                        max_length=20,
-                        verbose_name="base rate",
-                    ),
-                ),
-                (
-                    "margin_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="margin %"
-                    ),
-                ),
-                (
-                    "fixed_rate_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="fixed rate %"
-                    ),
-                ),
-                (
-                    "upfront_fee_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="upfront fee %"
-                    ),
-                ),
-                (
-                    "commitment_fee_pct",
-                    models.DecimalField(
-                        blank=True, decimal_places=5, max_digits=9, null=True, verbose_name="commitment fee %"
-                    ),
-                ),
-                ("security", models.TextField(blank=True, verbose_name="security and collateral")),
-                ("covenants", models.TextField(blank=True, verbose_name="key covenants")),
-                ("purpose", models.CharField(blank=True, max_length=300, verbose_name="purpose")),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "product",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="pipeline.product",
-                        verbose_name="product",
-                    ),
-                ),
-                (
-                    "proposal",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="facilities",
-                        to="pipeline.proposal",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='amount')),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('tenor_months', models.PositiveSmallIntegerField(verbose_name='tenor (months)')),
+                ('repayment_profile', models.CharField(choices=[('annuity', 'Annuity'), ('equal_principal', 'Equal principal'), ('bullet', 'Bullet'), ('balloon', 'Balloon'), ('custom', 'Custom')], max_length=20, verbose_name='repayment profile')),
+                ('balloon_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='balloon')),
+                ('grace_months', models.PositiveSmallIntegerField(default=0, verbose_name='grace period (months)')),
+                ('rate_type', models.CharField(choices=[('floating', 'Base rate + margin'), ('fixed', 'Fixed')], max_length=10, verbose_name='rate type')),
+                ('base_rate', models.CharField(blank=True, choices=[('lpr_1y', 'LPR 1 year'), ('lpr_5y', 'LPR 5 years'), ('shibor_3m', 'SHIBOR 3 months'), ('sofr', 'SOFR'), ('euribor_3m', 'EURIBOR 3 months'), ('hibor_3m', 'HIBOR 3 months')], max_length=20, verbose_name='base rate')),
+                ('margin_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='margin %')),
+                ('fixed_rate_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='fixed rate %')),
+                ('upfront_fee_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='upfront fee %')),
+                ('commitment_fee_pct', models.DecimalField(blank=True, decimal_places=5, max_digits=9, null=True, verbose_name='commitment fee %')),
+                ('security', models.TextField(blank=True, verbose_name='security and collateral')),
+                ('covenants', models.TextField(blank=True, verbose_name='key covenants')),
+                ('purpose', models.CharField(blank=True, max_length=300, verbose_name='purpose')),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pipeline.product', verbose_name='product')),
+                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='facilities', to='pipeline.proposal')),
             ],
             options={
-                "verbose_name": "proposed facility",
-                "verbose_name_plural": "proposed facilities",
-                "ordering": ["proposal", "position", "id"],
+                'verbose_name': 'proposed facility',
+                'verbose_name_plural': 'proposed facilities',
+                'ordering': ['proposal', 'position', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="StageChange",
+            name='StageChange',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "from_stage",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("qualify", "Qualify"),
-                            ("needs_analysis", "Needs analysis"),
-                            ("proposal", "Proposal"),
-                            ("application", "Application"),
-                            ("won", "Won"),
-                            ("lost", "Lost"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "to_stage",
-                    models.CharField(
-                        choices=[
-                            ("qualify", "Qualify"),
-                            ("needs_analysis", "Needs analysis"),
-                            ("proposal", "Proposal"),
-                            ("application", "Application"),
-                            ("won", "Won"),
-                            ("lost", "Lost"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("changed_at", models.DateTimeField()),
-                (
-                    "changed_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "opportunity",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="stage_changes",
-                        to="pipeline.opportunity",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_stage', models.CharField(blank=True, choices=[('qualify', 'Qualify'), ('needs_analysis', 'Needs analysis'), ('proposal', 'Proposal'), ('application', 'Application'), ('won', 'Won'), ('lost', 'Lost')], max_length=20)),
+                ('to_stage', models.CharField(choices=[('qualify', 'Qualify'), ('needs_analysis', 'Needs analysis'), ('proposal', 'Proposal'), ('application', 'Application'), ('won', 'Won'), ('lost', 'Lost')], max_length=20)),
+                ('changed_at', models.DateTimeField()),
+                ('changed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stage_changes', to='pipeline.opportunity')),
             ],
             options={
-                "ordering": ["changed_at", "id"],
+                'ordering': ['changed_at', 'id'],
             },
         ),
         migrations.AddIndex(
-            model_name="opportunity",
-            index=models.Index(fields=["owner", "stage"], name="opportunity_owner_stage"),
+            model_name='opportunity',
+            index=models.Index(fields=['owner', 'stage'], name='opportunity_owner_stage'),
         ),
         migrations.AddIndex(
-            model_name="opportunity",
-            index=models.Index(fields=["party", "stage"], name="opportunity_party_stage"),
+            model_name='opportunity',
+            index=models.Index(fields=['party', 'stage'], name='opportunity_party_stage'),
         ),
         migrations.AddConstraint(
-            model_name="opportunity",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("probability__gte", 0), ("probability__lte", 100)),
-                name="opportunity_probability_range",
-            ),
+            model_name='opportunity',
+            constraint=models.CheckConstraint(condition=models.Q(('probability__gte', 0), ('probability__lte', 100)), name='opportunity_probability_range'),
         ),
         migrations.AddConstraint(
-            model_name="opportunity",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("stage", "lost"), _negated=True),
-                    models.Q(("lost_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="opportunity_lost_has_reason",
-            ),
+            model_name='opportunity',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('stage', 'lost'), _negated=True), models.Q(('lost_reason', ''), _negated=True), _connector='OR'), name='opportunity_lost_has_reason'),
         ),
         migrations.AddConstraint(
-            model_name="opportunity",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount__isnull", True), ("amount__gt", 0), _connector="OR"),
-                name="opportunity_amount_positive",
-            ),
+            model_name='opportunity',
+            constraint=models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gt', 0), _connector='OR'), name='opportunity_amount_positive'),
         ),
         migrations.AddIndex(
-            model_name="lead",
-            index=models.Index(fields=["branch", "status"], name="lead_branch_status"),
+            model_name='lead',
+            index=models.Index(fields=['branch', 'status'], name='lead_branch_status'),
         ),
         migrations.AddConstraint(
-            model_name="lead",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "disqualified"), _negated=True),
-                    models.Q(("disqualification_reason", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="lead_disqualified_has_reason",
-            ),
+            model_name='lead',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'disqualified'), _negated=True), models.Q(('disqualification_reason', ''), _negated=True), _connector='OR'), name='lead_disqualified_has_reason'),
         ),
         migrations.AddConstraint(
-            model_name="lead",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "qualified"), _negated=True),
-                    ("party__isnull", False),
-                    _connector="OR",
-                ),
-                name="lead_qualified_has_party",
-            ),
+            model_name='lead',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'qualified'), _negated=True), ('party__isnull', False), _connector='OR'), name='lead_qualified_has_party'),
         ),
         migrations.AddConstraint(
-            model_name="proposal",
-            constraint=models.UniqueConstraint(fields=("opportunity", "number"), name="proposal_number_once"),
+            model_name='proposal',
+            constraint=models.UniqueConstraint(fields=('opportunity', 'number'), name='proposal_number_once'),
         ),
         migrations.AddConstraint(
-            model_name="proposal",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status", "accepted")),
-                fields=("opportunity",),
-                name="proposal_one_accepted",
-            ),
+            model_name='proposal',
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'accepted')), fields=('opportunity',), name='proposal_one_accepted'),
         ),
         migrations.AddConstraint(
-            model_name="proposalfacility",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount__gt", 0)), name="proposal_facility_amount_positive"
-            ),
+            model_name='proposalfacility',
+            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='proposal_facility_amount_positive'),
         ),
         migrations.AddConstraint(
-            model_name="proposalfacility",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("tenor_months__gt", 0)), name="proposal_facility_tenor_positive"
-            ),
+            model_name='proposalfacility',
+            constraint=models.CheckConstraint(condition=models.Q(('tenor_months__gt', 0)), name='proposal_facility_tenor_positive'),
         ),
         migrations.AddConstraint(
-            model_name="proposalfacility",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("grace_months__lt", models.F("tenor_months"))),
-                name="proposal_facility_grace_within_tenor",
-            ),
+            model_name='proposalfacility',
+            constraint=models.CheckConstraint(condition=models.Q(('grace_months__lt', models.F('tenor_months'))), name='proposal_facility_grace_within_tenor'),
         ),
         migrations.AddConstraint(
-            model_name="proposalfacility",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("fixed_rate_pct__isnull", False), ("rate_type", "fixed")),
-                    models.Q(
-                        ("margin_pct__isnull", False),
-                        ("rate_type", "floating"),
-                        models.Q(("base_rate", ""), _negated=True),
-                    ),
-                    _connector="OR",
-                ),
-                name="proposal_facility_rate_complete",
-            ),
+            model_name='proposalfacility',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('fixed_rate_pct__isnull', False), ('rate_type', 'fixed')), models.Q(('margin_pct__isnull', False), ('rate_type', 'floating'), models.Q(('base_rate', ''), _negated=True)), _connector='OR'), name='proposal_facility_rate_complete'),
         ),
         migrations.AddConstraint(
-            model_name="proposalfacility",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("repayment_profile", "balloon"), _negated=True),
-                    models.Q(("balloon_amount__gt", 0), ("balloon_amount__lt", models.F("amount"))),
-                    _connector="OR",
-                ),
-                name="proposal_facility_balloon_within_amount",
-            ),
+            model_name='proposalfacility',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('repayment_profile', 'balloon'), _negated=True), models.Q(('balloon_amount__gt', 0), ('balloon_amount__lt', models.F('amount'))), _connector='OR'), name='proposal_facility_balloon_within_amount'),
         ),
         migrations.AddIndex(
-            model_name="stagechange",
-            index=models.Index(fields=["opportunity", "changed_at"], name="stage_change_opp_at"),
+            model_name='stagechange',
+            index=models.Index(fields=['opportunity', 'changed_at'], name='stage_change_opp_at'),
         ),
     ]

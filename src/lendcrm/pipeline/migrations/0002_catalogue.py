@@ -23,8 +23,7 @@ def add_catalogue(apps, schema_editor):
     product = apps.get_model("pipeline", "Product")
     for position, (code, name, local_name, family) in enumerate(CATALOGUE, start=1):
         product.objects.update_or_create(
-            code=code,
-            defaults={"name": name, "local_name": local_name, "family": family, "position": position},
+            code=code, defaults={"name": name, "local_name": local_name, "family": family, "position": position}
         )
 
 
