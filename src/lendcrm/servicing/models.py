@@ -142,7 +142,6 @@ class Facility(VersionedModel):
     )
     stage = models.PositiveSmallIntegerField(_("IFRS 9 stage"), choices=Stage.choices, default=Stage.ONE)
     restructured_on = models.DateField(_("restructured on"), null=True, blank=True)
-    evaluated_on = models.DateField(_("evaluated on"), null=True, blank=True)
     monitor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -116,7 +116,6 @@ class FacilityDetailSerializer(FacilitySerializer):
             "arrears_interest",
             "arrears_fees",
             "restructured_on",
-            "evaluated_on",
             "monitor",
             "booked_at",
             "booked_by",
