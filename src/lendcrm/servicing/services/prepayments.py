@@ -3,7 +3,7 @@ prepayment fee (`LENDCRM_PREPAYMENT_FEE_PCT`), as a new schedule version on the 
 same maturity (reduce-instalment); and the quote of what repays a facility in full on a given day.
 `repayments.post_repayment` calls `prepay` with what is left after the arrears."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
@@ -17,6 +17,7 @@ from lendcrm.servicing.daycount import day_count_parts
 from lendcrm.servicing.models import Facility, Instalment, ScheduleProfile
 from lendcrm.servicing.schedules import ScheduleTerms, build_schedule, minor_unit, round_money
 from lendcrm.servicing.selectors import visible_facilities
+from lendcrm.servicing.services.drawdowns import rebuild_terms
 
 ZERO = Decimal("0.00")
 
@@ -131,7 +132,7 @@ def prepay(
         )
     )
     if balance > 0:
-        terms = rebuild_terms(facility, principal=balance, start_date=start, old_balance=opening)
+        terms = reduced_terms(facility, principal=balance, start_date=start, old_balance=opening)
         for line in build_schedule(terms):
             rows.append(
                 Instalment(
@@ -166,27 +167,17 @@ def _copy(line: Instalment, version: int) -> Instalment:
     return line
 
 
-def rebuild_terms(
+def reduced_terms(
     facility: Facility, *, principal: Decimal, start_date: date, old_balance: Decimal | None = None
 ) -> ScheduleTerms:
     """The facility's terms for a new schedule of `principal` from `start_date` to the same maturity, on the
-    same payment-date grid (reduce-instalment). The engine caps a balloon at the balance; a sculpted
-    schedule keeps its shape: the facility's CFADS scaled by the new balance over the old one."""
+    same payment-date grid (reduce-instalment): drawdowns' `rebuild_terms`, but with the whole balloon (the
+    engine caps it at the balance) and a sculpted schedule keeping its shape, the facility's CFADS scaled by
+    the new balance over the old one."""
     sculpted = facility.profile == ScheduleProfile.SCULPTED
     ratio = principal / old_balance if sculpted and old_balance else Decimal(1)
-    return ScheduleTerms(
-        principal=principal,
-        currency=facility.currency,
-        annual_rate_pct=facility.interest_rate_pct,
-        start_date=start_date,
-        maturity_date=facility.maturity_date,
-        frequency_months=facility.frequency_months,
-        profile=facility.profile,
-        day_count=facility.day_count,
-        business_day_rule=facility.business_day_rule,
-        anchor_date=facility.start_date,
-        grace_months=facility.grace_months,
-        grace_kind=facility.grace_kind,
+    return replace(
+        rebuild_terms(facility, principal=principal, start_date=start_date),
         balloon_amount=facility.balloon_amount if facility.profile == ScheduleProfile.BALLOON else None,
         cfads=tuple(Decimal(str(c)) * ratio for c in facility.sculpting_cfads) if sculpted else (),
         target_dscr=facility.target_dscr if sculpted else None,
